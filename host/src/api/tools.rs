@@ -1,0 +1,234 @@
+//! Tool routes: create, list, read, replace, delete webhook tools, and "try it".
+//!
+//! Defining a tool needs a plan with webhook tools; reading and deleting do not, so a
+//! downgraded tenant keeps (and can clean up) its data. Secret header values never leave.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    error::{ApiError, ErrorBody},
+    extract::{ApiJson, Manage},
+};
+use crate::{
+    clock,
+    ids::ToolId,
+    invoke::{self, InvocationResult, InvokeRequest, Mode},
+    state::AppState,
+    store::StoreError,
+    tenant::{Feature, Tenant},
+    tool::{
+        Tool, ToolSpec,
+        model::{Agent, AgentTargets},
+        validate,
+    },
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_tool, list_tools))
+        .routes(routes!(get_tool, replace_tool, delete_tool))
+        .routes(routes!(test_tool))
+}
+
+/// The tenant's tools.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolList {
+    /// By function id.
+    pub tools: Vec<Tool>,
+}
+
+/// `POST /v1/tools/{id}/test`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// Sample arguments, as the model would send them.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub arguments: Value,
+}
+
+fn require_plan(tenant: &Tenant) -> Result<(), ApiError> {
+    tenant
+        .plan
+        .require(Feature::WebhookTools)
+        .map_err(ApiError::PlanRequired)
+}
+
+fn check(spec: &mut ToolSpec, state: &AppState) -> Result<String, ApiError> {
+    validate::validate(spec, state.webhooks.policy()).map_err(ApiError::invalid_fields)
+}
+
+/// A function-id clash is a problem with the definition's name, so it answers 422.
+fn name_clash(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(message) => ApiError::invalid("name", message),
+        other => other.into(),
+    }
+}
+
+async fn find(state: &AppState, tenant: &Tenant, id: &str) -> Result<Tool, ApiError> {
+    state
+        .store
+        .tool(&tenant.id, &ToolId(id.to_owned()))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no tool '{id}'")))
+}
+
+/// Define a tool.
+#[utoipa::path(post, path = "/v1/tools", tag = "tools", request_body = ToolSpec,
+    responses((status = 201, body = Tool), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Wrong scope, or plan_required"),
+        (status = 422, body = ErrorBody, description = "The definition is invalid; `fields` names each problem")),
+    security(("tenant_key" = [])))]
+async fn create_tool(
+    Manage(auth): Manage,
+    State(state): State<AppState>,
+    ApiJson(mut spec): ApiJson<ToolSpec>,
+) -> Result<(StatusCode, Json<Tool>), ApiError> {
+    require_plan(&auth.tenant)?;
+    let function_id = check(&mut spec, &state)?;
+    let now = clock::now_rfc3339();
+    let tool = Tool {
+        id: ToolId::generate(),
+        function_id,
+        spec,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    state
+        .store
+        .create_tool(&auth.tenant.id, &tool)
+        .await
+        .map_err(name_clash)?;
+    Ok((StatusCode::CREATED, Json(tool.redacted())))
+}
+
+/// List the tenant's tools.
+#[utoipa::path(get, path = "/v1/tools", tag = "tools",
+    responses((status = 200, body = ToolList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("tenant_key" = [])))]
+async fn list_tools(
+    Manage(auth): Manage,
+    State(state): State<AppState>,
+) -> Result<Json<ToolList>, ApiError> {
+    let tools = state.store.tools(&auth.tenant.id).await?;
+    Ok(Json(ToolList {
+        tools: tools.iter().map(Tool::redacted).collect(),
+    }))
+}
+
+/// Read a tool.
+#[utoipa::path(get, path = "/v1/tools/{id}", tag = "tools",
+    params(("id" = String, Path, description = "Tool id (tool_…)")),
+    responses((status = 200, body = Tool), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("tenant_key" = [])))]
+async fn get_tool(
+    Manage(auth): Manage,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Tool>, ApiError> {
+    Ok(Json(find(&state, &auth.tenant, &id).await?.redacted()))
+}
+
+/// Replace a tool's definition. A secret header sent without a value keeps its stored value.
+#[utoipa::path(put, path = "/v1/tools/{id}", tag = "tools", request_body = ToolSpec,
+    params(("id" = String, Path, description = "Tool id (tool_…)")),
+    responses((status = 200, body = Tool), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("tenant_key" = [])))]
+async fn replace_tool(
+    Manage(auth): Manage,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(mut spec): ApiJson<ToolSpec>,
+) -> Result<Json<Tool>, ApiError> {
+    require_plan(&auth.tenant)?;
+    let existing = find(&state, &auth.tenant, &id).await?;
+    for header in spec
+        .headers
+        .iter_mut()
+        .filter(|h| h.secret && h.value.is_none())
+    {
+        header.value = existing
+            .spec
+            .headers
+            .iter()
+            .find(|old| old.secret && old.name.eq_ignore_ascii_case(&header.name))
+            .and_then(|old| old.value.clone());
+    }
+    let function_id = check(&mut spec, &state)?;
+    let tool = Tool {
+        function_id,
+        spec,
+        updated_at: clock::now_rfc3339(),
+        ..existing
+    };
+    if !state
+        .store
+        .replace_tool(&auth.tenant.id, &tool)
+        .await
+        .map_err(name_clash)?
+    {
+        return Err(ApiError::NotFound(format!("no tool '{id}'")));
+    }
+    Ok(Json(tool.redacted()))
+}
+
+/// Delete a tool.
+#[utoipa::path(delete, path = "/v1/tools/{id}", tag = "tools",
+    params(("id" = String, Path, description = "Tool id (tool_…)")),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("tenant_key" = [])))]
+async fn delete_tool(
+    Manage(auth): Manage,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state
+        .store
+        .delete_tool(&auth.tenant.id, &ToolId(id.clone()))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no tool '{id}'")))
+    }
+}
+
+/// Try a tool: runs it exactly as the agent runtime would, logged as a test.
+#[utoipa::path(post, path = "/v1/tools/{id}/test", tag = "tools", request_body = TestRequest,
+    params(("id" = String, Path, description = "Tool id (tool_…)")),
+    responses((status = 200, body = InvocationResult), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("tenant_key" = [])))]
+async fn test_tool(
+    Manage(auth): Manage,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TestRequest>,
+) -> Result<Json<InvocationResult>, ApiError> {
+    let tool = find(&state, &auth.tenant, &id).await?;
+    let agent = match tool.spec.agent_targets {
+        AgentTargets::Assistant => Agent::Assistant,
+        AgentTargets::Receptionist | AgentTargets::Both => Agent::Receptionist,
+    };
+    let request = InvokeRequest {
+        tool: tool.function_id.clone(),
+        arguments: body.arguments,
+        call_id: None,
+        conversation_id: None,
+    };
+    Ok(Json(
+        invoke::invoke(&state, &auth.tenant, agent, &tool, request, Mode::Test).await,
+    ))
+}

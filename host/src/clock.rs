@@ -1,0 +1,10 @@
+//! Wall-clock time as the API shows it: RFC 3339 in UTC.
+
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// Now, as RFC 3339 with fractional seconds.
+pub fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}

@@ -1,0 +1,41 @@
+//! Service settings, as parsed from flags and `SWITCHBOARD_*` variables by the CLI.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use ipnet::IpNet;
+
+/// Default cap on an endpoint's response body (1 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Default cap on a JSON request body to the API (1 MiB).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the database and generated files live.
+    pub data_dir: PathBuf,
+    /// The operator token; generated into the data dir when absent.
+    pub admin_token: Option<String>,
+    /// Network ranges tenant endpoints may reach despite the outbound guard.
+    pub allow_net: Vec<IpNet>,
+    /// Cap on an endpoint's response body.
+    pub max_response_bytes: usize,
+    /// Cap on a JSON request body to the API.
+    pub max_request_bytes: usize,
+}
+
+impl Config {
+    /// Defaults for everything but the data dir (used by tests and the demo).
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            admin_token: None,
+            allow_net: Vec::new(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        }
+    }
+}

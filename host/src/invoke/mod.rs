@@ -1,0 +1,265 @@
+//! The invocation path (DESIGN.md, "Invocation, step by step"): check the plan, validate the
+//! arguments, build and send the request, shape the answer, record the call.
+//!
+//! Every tool-level failure comes back as an ordinary [`InvocationResult`] with `ok: false`
+//! and a stable [`ErrorKind`] — the model reads it and recovers. Protocol problems (bad key,
+//! unknown tool) are the API layer's business and never reach this module.
+
+pub mod result;
+
+use std::time::Instant;
+
+use axum::http::HeaderName;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+pub use result::{ErrorKind, InvocationResult, Timings, ToolError};
+
+use crate::{
+    clock,
+    ids::CallId,
+    state::AppState,
+    store::CallRecord,
+    tenant::{Feature, Tenant},
+    tool::{Tool, args, model::Agent},
+    webhook::{WebhookError, WebhookResponse, request},
+};
+
+/// The longest call or conversation id accepted.
+pub const MAX_CALL_ID: usize = 128;
+/// How much of a response body the call log keeps.
+const LOG_EXCERPT_BYTES: usize = 2048;
+
+/// `POST /v1/agents/{agent}/invoke`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvokeRequest {
+    /// The tool's function id, e.g. `check_availability_in_area`.
+    pub tool: String,
+    /// The arguments the model collected, as a JSON object.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub arguments: Value,
+    /// An idempotency key for this call, sent to the endpoint as `Switchboard-Call-Id`
+    /// (`[A-Za-z0-9._:-]{1,128}`); generated when absent.
+    #[serde(default)]
+    pub call_id: Option<String>,
+    /// The conversation this call belongs to, for the call log.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+}
+
+/// Whether a call is live or a "try it" run from the tenant's console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Made by the agent runtime.
+    Live,
+    /// Made with `POST /v1/tools/{id}/test`; marked as a test in the log.
+    Test,
+}
+
+/// Whether `id` is acceptable as a call or conversation id.
+pub fn is_valid_call_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_CALL_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Runs `tool` for `tenant` as `agent` would, records the call, and returns the result.
+/// The caller has already authenticated, found the tool and checked its agent target.
+pub async fn invoke(
+    state: &AppState,
+    tenant: &Tenant,
+    agent: Agent,
+    tool: &Tool,
+    req: InvokeRequest,
+    mode: Mode,
+) -> InvocationResult {
+    let started = Instant::now();
+    let call_id = req.call_id.clone().unwrap_or_else(|| CallId::generate().0);
+    let created_at = clock::now_rfc3339();
+    let mut trace = Trace::default();
+
+    let outcome = run(state, tenant, tool, &req, &call_id, &mut trace).await;
+    let mut result = InvocationResult {
+        call_id: call_id.clone(),
+        tool: tool.function_id.clone(),
+        ok: false,
+        status: trace.status,
+        result: Value::Null,
+        speech: None,
+        disable_interruptions: tool.spec.disable_interruptions,
+        error: None,
+        timings_ms: Timings {
+            total: 0.0,
+            webhook: trace.webhook_ms,
+            ..Timings::default()
+        },
+    };
+    match outcome {
+        Ok(value) => {
+            result.ok = true;
+            result.result = value;
+        }
+        Err((error, value)) => {
+            result.speech = Some(error.kind.speech().to_owned());
+            result.result = value;
+            result.error = Some(error);
+        }
+    }
+    result.timings_ms.total = millis(started);
+
+    let record = CallRecord {
+        call_id,
+        created_at,
+        agent,
+        tool_id: tool.id.clone(),
+        tool: tool.function_id.clone(),
+        conversation_id: req.conversation_id.clone(),
+        test: mode == Mode::Test,
+        ok: result.ok,
+        status: result.status,
+        error_kind: result.error.as_ref().map(|e| e.kind.as_str().to_owned()),
+        detail: json!({
+            "arguments": req.arguments,
+            "request": trace.request,
+            "error": result.error.as_ref().map(|e| &e.message),
+            "timings_ms": result.timings_ms,
+            "response_excerpt": trace.excerpt,
+        }),
+        tenant_id: tenant.id.clone(),
+    };
+    let store = state.store.clone();
+    // The log must never slow or fail the call it records.
+    tokio::spawn(async move {
+        if let Err(e) = store.record_call(&record).await {
+            tracing::error!(error = ?e, call_id = %record.call_id, "could not record a call");
+        }
+    });
+    result
+}
+
+/// What happened along the way, for the result and the call log.
+#[derive(Default)]
+struct Trace {
+    status: Option<u16>,
+    webhook_ms: Option<f64>,
+    request: Value,
+    excerpt: Option<String>,
+}
+
+type Failure = (ToolError, Value);
+
+async fn run(
+    state: &AppState,
+    tenant: &Tenant,
+    tool: &Tool,
+    req: &InvokeRequest,
+    call_id: &str,
+    trace: &mut Trace,
+) -> Result<Value, Failure> {
+    if let Err(message) = tenant.plan.require(Feature::WebhookTools) {
+        return Err((
+            ToolError::new(ErrorKind::PlanRequired, message),
+            Value::Null,
+        ));
+    }
+
+    let arguments = args::check(&tool.spec, &req.arguments).map_err(|problems| {
+        let message = args::summarise(&problems);
+        (
+            ToolError::new(ErrorKind::InvalidArguments, message).with_details(problems),
+            Value::Null,
+        )
+    })?;
+
+    let outbound = request::build(
+        &tool.spec,
+        &arguments,
+        &[(
+            HeaderName::from_static("switchboard-call-id"),
+            call_id.to_owned(),
+        )],
+    )
+    .map_err(|e| {
+        (
+            ToolError::new(ErrorKind::InvalidArguments, e.0),
+            Value::Null,
+        )
+    })?;
+    trace.request = json!({"method": outbound.method.as_str(), "url": outbound.url.as_str()});
+
+    let sent = Instant::now();
+    let answer = state
+        .webhooks
+        .send(outbound, tool.spec.response_timeout_secs)
+        .await;
+    trace.webhook_ms = Some(millis(sent));
+    let response = answer.map_err(|e| (webhook_error(e), Value::Null))?;
+    trace.status = Some(response.status);
+    trace.excerpt = Some(excerpt(&response.body));
+
+    let value = body_value(&response);
+    if !(200..300).contains(&response.status) {
+        return Err((status_error(&response), value));
+    }
+    Ok(value)
+}
+
+fn webhook_error(e: WebhookError) -> ToolError {
+    let kind = match e {
+        WebhookError::Blocked(_) => ErrorKind::BlockedDestination,
+        WebhookError::Timeout(_) => ErrorKind::Timeout,
+        WebhookError::Unreachable(_) => ErrorKind::Unreachable,
+        WebhookError::InvalidResponse(_) => ErrorKind::InvalidResponse,
+        WebhookError::TooLarge(_) => ErrorKind::ResponseTooLarge,
+    };
+    ToolError::new(kind, e.to_string())
+}
+
+fn status_error(response: &WebhookResponse) -> ToolError {
+    let mut message = format!("the endpoint answered HTTP {}", response.status);
+    if (300..400).contains(&response.status) {
+        let location = response
+            .headers
+            .iter()
+            .find(|(k, _)| k == "location")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("none given");
+        message.push_str(&format!(
+            " (a redirect, which Switchboard does not follow; Location: {location})"
+        ));
+    }
+    ToolError::new(ErrorKind::WebhookStatus, message)
+}
+
+/// A JSON body comes back as JSON; anything else as text; nothing as `null`.
+fn body_value(response: &WebhookResponse) -> Value {
+    if response.body.is_empty() {
+        return Value::Null;
+    }
+    let declared_json = response
+        .content_type
+        .as_deref()
+        .is_none_or(|ct| ct.to_ascii_lowercase().contains("json"));
+    if declared_json && let Ok(value) = serde_json::from_slice(&response.body) {
+        return value;
+    }
+    Value::String(String::from_utf8_lossy(&response.body).into_owned())
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let cut = body.len().min(LOG_EXCERPT_BYTES);
+    let mut text = String::from_utf8_lossy(&body[..cut]).into_owned();
+    if body.len() > cut {
+        text.push('…');
+    }
+    text
+}
+
+fn millis(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}

@@ -1,0 +1,124 @@
+//! The `switchboard` binary: `serve` runs the service, `demo` shows it working end to end.
+
+#![forbid(unsafe_code)]
+
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
+use switchboard::{AppState, Config, config, demo};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Hosts the tools an AI phone receptionist calls mid-conversation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Start a demo host with a demo tenant, tool and endpoint, and invoke it once.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the database and generated files.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATA_DIR",
+        default_value = "./switchboard-data"
+    )]
+    data_dir: PathBuf,
+    /// The operator token (at least 16 characters); generated into DATA_DIR/admin-token when absent.
+    #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// A network tenant endpoints may reach despite the outbound guard (CIDR; repeatable or
+    /// comma-separated). For development and tests only, e.g. 127.0.0.0/8.
+    #[arg(long, env = "SWITCHBOARD_ALLOW_NET", value_delimiter = ',')]
+    allow_net: Vec<IpNet>,
+    /// Cap on an endpoint's response body, in bytes.
+    #[arg(long, env = "SWITCHBOARD_MAX_RESPONSE_BYTES", default_value_t = config::DEFAULT_MAX_RESPONSE_BYTES)]
+    max_response_bytes: usize,
+    /// Cap on a JSON request body to the API, in bytes.
+    #[arg(long, env = "SWITCHBOARD_MAX_REQUEST_BYTES", default_value_t = config::DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address for the demo host.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data directory (default: a fresh temporary directory).
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print the invocation and exit instead of serving until Ctrl-C.
+    #[arg(long)]
+    once: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .or_else(|_| EnvFilter::try_from_default_env())
+                .unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Demo(args) => {
+                demo::run(demo::DemoOptions {
+                    listen: args.listen,
+                    data_dir: args.data_dir,
+                    once: args.once,
+                })
+                .await
+            }
+        }
+    })
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        admin_token: args.admin_token,
+        allow_net: args.allow_net,
+        max_response_bytes: args.max_response_bytes,
+        max_request_bytes: args.max_request_bytes,
+    };
+    if !config.allow_net.is_empty() {
+        tracing::warn!(allow_net = ?config.allow_net, "the outbound guard is opened for these networks");
+    }
+    let listen = config.listen;
+    let state = AppState::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("switchboard listening on http://{addr}");
+    switchboard::run(listener, state, switchboard::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `AppState`: the cheap-to-clone handles every request needs, built once at start-up.
+
+use std::{path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+
+use crate::{
+    config::Config,
+    ids,
+    store::{Store, sqlite::SqliteStore},
+    webhook::{WebhookClient, guard::NetPolicy},
+};
+
+/// Shared service state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Everything persisted.
+    pub store: Arc<dyn Store>,
+    /// The outbound client for tenant endpoints.
+    pub webhooks: WebhookClient,
+    /// SHA-256 of the operator token (the token itself is not kept in memory).
+    pub admin_token_hash: Arc<str>,
+    /// The settings the service started with.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Opens the data dir and the database, and builds the outbound client.
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+        let admin_token = admin_token(&config)?;
+        let db_path = config.data_dir.join("switchboard.db");
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db_path)).await??;
+        let webhooks = WebhookClient::new(
+            NetPolicy::new(config.allow_net.clone()),
+            config.max_response_bytes,
+        )?;
+        Ok(Self {
+            store: Arc::new(store),
+            webhooks,
+            admin_token_hash: ids::sha256_hex(admin_token.as_bytes()).into(),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// Where a generated operator token is kept.
+pub fn admin_token_path(config: &Config) -> PathBuf {
+    config.data_dir.join("admin-token")
+}
+
+/// The operator token: as configured, or read from (or generated into) a 0600 file in the
+/// data dir. The token itself is never logged, only the file's path.
+fn admin_token(config: &Config) -> anyhow::Result<String> {
+    if let Some(token) = &config.admin_token {
+        anyhow::ensure!(
+            token.len() >= 16,
+            "the operator token must be at least 16 characters"
+        );
+        return Ok(token.clone());
+    }
+    let path = admin_token_path(config);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let token = existing.trim().to_owned();
+        if !token.is_empty() {
+            tracing::info!(path = %path.display(), "operator token read from file");
+            return Ok(token);
+        }
+    }
+    let token = ids::new_admin_token();
+    write_private(&path, token.as_bytes())
+        .with_context(|| format!("writing the operator token to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated an operator token; it is in this file (mode 0600)");
+    Ok(token)
+}
+
+/// Writes `data` to a new file readable only by its owner.
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(data)?;
+    file.sync_all()
+}

@@ -1,0 +1,127 @@
+//! Storage: the one boundary between the service and its database.
+//!
+//! Handlers and the invocation path talk to `dyn Store`; [`sqlite::SqliteStore`] is the
+//! embedded backend (WAL, `synchronous = FULL`, migrations compiled in). A PostgreSQL backend
+//! implements the same trait without touching any handler.
+//!
+//! Every query about a tenant's data takes the tenant id: a row of another tenant is simply
+//! not found. This module never decides policy (plans, scopes); it stores and fetches.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::{
+    ids::{KeyId, TenantId, ToolId},
+    tenant::{ApiKey, Plan, Tenant},
+    tool::{Tool, model::Agent},
+};
+
+/// A failure the caller may want to tell apart from "the database broke".
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the text names what clashed.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else: I/O, corruption, a bug. Logged and answered as a bare 500.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A key's stored form: its public record plus the SHA-256 of the secret.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    /// The public record.
+    pub key: ApiKey,
+    /// Lowercase hex SHA-256 of the full key.
+    pub hash: String,
+}
+
+/// One recorded invocation, as `GET /v1/calls` returns it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CallRecord {
+    /// The call id sent to the endpoint as `Switchboard-Call-Id`.
+    pub call_id: String,
+    /// RFC 3339 time the call started.
+    pub created_at: String,
+    /// The calling agent.
+    pub agent: Agent,
+    /// The tool's id.
+    pub tool_id: ToolId,
+    /// The tool's function id at the time of the call.
+    pub tool: String,
+    /// The conversation the call belongs to, when the runtime said.
+    pub conversation_id: Option<String>,
+    /// True for "try it" calls made with `POST /v1/tools/{id}/test`.
+    pub test: bool,
+    /// Whether the tool succeeded.
+    pub ok: bool,
+    /// The endpoint's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// The error kind when `ok` is false.
+    pub error_kind: Option<String>,
+    /// Everything else: arguments, method and URL, timings, a response excerpt.
+    #[schema(value_type = Object)]
+    pub detail: Value,
+    /// The tenant (not serialised: the caller already knows it).
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+}
+
+/// Everything Switchboard keeps.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a tenant together with its first key, atomically.
+    async fn create_tenant(&self, tenant: &Tenant, first_key: &NewKey) -> StoreResult<()>;
+    /// A tenant by id.
+    async fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
+    /// Updates name and/or plan; `None` when no such tenant.
+    async fn update_tenant(
+        &self,
+        id: &TenantId,
+        name: Option<&str>,
+        plan: Option<Plan>,
+    ) -> StoreResult<Option<Tenant>>;
+
+    /// Stores a new key.
+    async fn create_key(&self, key: &NewKey) -> StoreResult<()>;
+    /// The live (unrevoked) key with this hash, and its tenant.
+    async fn key_by_hash(&self, hash: &str) -> StoreResult<Option<(ApiKey, Tenant)>>;
+    /// A tenant's live keys, oldest first.
+    async fn keys(&self, tenant: &TenantId) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes a key; false when the tenant has no such live key.
+    async fn revoke_key(&self, tenant: &TenantId, id: &KeyId) -> StoreResult<bool>;
+
+    /// Stores a new tool; `Conflict` when the function id is taken.
+    async fn create_tool(&self, tenant: &TenantId, tool: &Tool) -> StoreResult<()>;
+    /// Replaces a tool; `Ok(false)` when absent, `Conflict` when the new function id is taken.
+    async fn replace_tool(&self, tenant: &TenantId, tool: &Tool) -> StoreResult<bool>;
+    /// A tool by id.
+    async fn tool(&self, tenant: &TenantId, id: &ToolId) -> StoreResult<Option<Tool>>;
+    /// A tool by function id.
+    async fn tool_by_function(
+        &self,
+        tenant: &TenantId,
+        function_id: &str,
+    ) -> StoreResult<Option<Tool>>;
+    /// All of a tenant's tools, by function id.
+    async fn tools(&self, tenant: &TenantId) -> StoreResult<Vec<Tool>>;
+    /// Deletes a tool; false when absent.
+    async fn delete_tool(&self, tenant: &TenantId, id: &ToolId) -> StoreResult<bool>;
+
+    /// Appends a call record.
+    async fn record_call(&self, record: &CallRecord) -> StoreResult<()>;
+    /// Recent calls, newest first, optionally of one tool (by tool id or function id).
+    async fn calls(
+        &self,
+        tenant: &TenantId,
+        tool: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<CallRecord>>;
+}

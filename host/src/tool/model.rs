@@ -1,0 +1,242 @@
+//! The webhook tool definition: what a tenant sends (`ToolSpec`) and what the API answers
+//! (`Tool`, with its id, function id and timestamps). Secret header values live only in the
+//! stored form; [`Tool::redacted`] is what leaves the service.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::ids::ToolId;
+
+/// The HTTP method used to call the endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// Read-only lookups; arguments travel in the path and query.
+    Get,
+    /// Create or act; arguments may travel in a JSON body.
+    Post,
+    /// Replace; arguments may travel in a JSON body.
+    Put,
+    /// Partial update; arguments may travel in a JSON body.
+    Patch,
+    /// Remove; arguments travel in the path and query.
+    Delete,
+}
+
+impl Method {
+    /// Whether this method carries a JSON body of the body parameters.
+    pub fn has_body(self) -> bool {
+        matches!(self, Method::Post | Method::Put | Method::Patch)
+    }
+
+    /// The method as text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// The JSON type of a parameter's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    /// A JSON string.
+    String,
+    /// A JSON number (integer or decimal).
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl ParamType {
+    /// The type as text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Number => "number",
+            ParamType::Boolean => "boolean",
+        }
+    }
+
+    /// Whether `value` is of this type.
+    pub fn accepts(self, value: &Value) -> bool {
+        match self {
+            ParamType::String => value.is_string(),
+            ParamType::Number => value.is_number(),
+            ParamType::Boolean => value.is_boolean(),
+        }
+    }
+}
+
+/// One parameter the AI collects from the caller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    /// The argument's name: `[A-Za-z0-9_.-]{1,64}`, unique across all of a tool's parameters.
+    pub key: String,
+    /// The value's JSON type.
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    /// What the value is and how to collect it (goes to the model).
+    #[serde(default)]
+    pub description: String,
+    /// Whether the call fails without it. Path parameters are always required.
+    #[serde(default)]
+    pub required: bool,
+    /// When set, the only values accepted (each of the parameter's type).
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub enum_values: Option<Vec<Value>>,
+}
+
+/// Which agents may see and call a tool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentTargets {
+    /// Only the phone receptionist.
+    Receptionist,
+    /// Only the dashboard business assistant.
+    Assistant,
+    /// Both agents.
+    #[default]
+    Both,
+}
+
+/// The agent calling a tool (a path segment of the agent routes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Agent {
+    /// The AI phone receptionist.
+    Receptionist,
+    /// The business assistant in the dashboard chat.
+    Assistant,
+}
+
+impl Agent {
+    /// Parses a path segment.
+    pub fn parse(s: &str) -> Option<Agent> {
+        match s {
+            "receptionist" => Some(Agent::Receptionist),
+            "assistant" => Some(Agent::Assistant),
+            _ => None,
+        }
+    }
+
+    /// The agent as text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Receptionist => "receptionist",
+            Agent::Assistant => "assistant",
+        }
+    }
+}
+
+impl AgentTargets {
+    /// Whether a tool with these targets is offered to `agent`.
+    pub fn includes(self, agent: Agent) -> bool {
+        matches!(
+            (self, agent),
+            (AgentTargets::Both, _)
+                | (AgentTargets::Receptionist, Agent::Receptionist)
+                | (AgentTargets::Assistant, Agent::Assistant)
+        )
+    }
+}
+
+/// A static header sent with every request to the endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderSpec {
+    /// The header name, e.g. `Authorization`.
+    pub name: String,
+    /// The value. For a secret header it is never returned (it reads `null`); on replace,
+    /// a secret header sent without a value keeps the value stored before.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Write-only: the value is never shown again after it is saved.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+fn default_timeout() -> u32 {
+    20
+}
+
+/// A webhook tool as the tenant defines it (`POST /v1/tools`, `PUT /v1/tools/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    /// What the AI sees, e.g. `Check availability in area`; the function id is derived from it.
+    pub name: String,
+    /// When and why to use the tool (goes to the model).
+    pub description: String,
+    /// The http(s) endpoint; `{key}` placeholders in the path are filled from path parameters.
+    #[schema(example = "https://api.example.com/areas/{zip_code}/availability")]
+    pub url: String,
+    /// The HTTP method.
+    pub method: Method,
+    /// Parameters filling the URL's `{key}` placeholders (percent-encoded); always required.
+    #[serde(default)]
+    pub path_params: Vec<Param>,
+    /// Parameters sent in the query string.
+    #[serde(default)]
+    pub query_params: Vec<Param>,
+    /// Parameters sent as a JSON object body (POST, PUT, PATCH only).
+    #[serde(default)]
+    pub body_params: Vec<Param>,
+    /// How long to wait for the whole answer, in seconds (1–120, default 20).
+    #[serde(default = "default_timeout")]
+    pub response_timeout_secs: u32,
+    /// When true the caller cannot interrupt while the tool runs; echoed on every result.
+    #[serde(default)]
+    pub disable_interruptions: bool,
+    /// Which agents may call it (default `both`).
+    #[serde(default)]
+    pub agent_targets: AgentTargets,
+    /// Static headers sent with every request.
+    #[serde(default)]
+    pub headers: Vec<HeaderSpec>,
+}
+
+impl ToolSpec {
+    /// Every parameter, in path, query, body order.
+    pub fn all_params(&self) -> impl Iterator<Item = &Param> {
+        self.path_params
+            .iter()
+            .chain(&self.query_params)
+            .chain(&self.body_params)
+    }
+}
+
+/// A stored webhook tool, as the API returns it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Tool {
+    /// Stable id (`tool_…`).
+    pub id: ToolId,
+    /// The id the model calls it by, derived from `name`.
+    pub function_id: String,
+    /// The definition.
+    #[serde(flatten)]
+    pub spec: ToolSpec,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// RFC 3339 time of the last replace.
+    pub updated_at: String,
+}
+
+impl Tool {
+    /// The tool as it may leave the service: secret header values removed.
+    pub fn redacted(&self) -> Tool {
+        let mut tool = self.clone();
+        for header in tool.spec.headers.iter_mut().filter(|h| h.secret) {
+            header.value = None;
+        }
+        tool
+    }
+}

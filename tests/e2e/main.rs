@@ -1,0 +1,13 @@
+//! End-to-end tests: the real server on `127.0.0.1:0`, real webhook receivers on loopback,
+//! real SQLite files, and the real `switchboard` binary where a test is about the process.
+//!
+//! One binary, a module per area, shared helpers in [`utils`].
+
+mod utils;
+
+mod auth;
+mod binary;
+mod invoke;
+mod isolation;
+mod openapi;
+mod tools;

@@ -1,0 +1,343 @@
+//! Shared helpers: a [`TestServer`] running the real service on an ephemeral port with its
+//! own data dir, and a [`Receiver`] — a real HTTP endpoint on loopback that records every
+//! request and answers as the test tells it to.
+
+#![allow(dead_code)]
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use switchboard::{AppState, Config};
+use tempfile::TempDir;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub const ADMIN: &str = "test-operator-token-0123456789";
+
+/// The real service on `127.0.0.1:0`.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// A plain client (no proxies).
+    pub client: reqwest::Client,
+    /// The data dir (kept alive as long as the server).
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// A server whose outbound guard allows loopback (where the test receivers live).
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server with loopback allowed and `tweak` applied to its config.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir, tweak).await
+    }
+
+    /// A server on an existing data dir.
+    pub async fn start_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::new(dir.path().to_path_buf());
+        config.admin_token = Some(ADMIN.to_owned());
+        config.allow_net = vec!["127.0.0.0/8".parse().unwrap()];
+        tweak(&mut config);
+        let state = AppState::open(config).await.expect("state opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(switchboard::run(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            url,
+            client: client(),
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and returns its data dir.
+    pub async fn stop(mut self) -> TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+        // Let the call-log writer tasks finish.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// Sends a request; answers the status and the JSON body (`null` when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        call(&self.client, &self.url, method, path, token, body).await
+    }
+
+    /// Creates a tenant on `plan`; returns (tenant id, manage key).
+    pub async fn tenant(&self, plan: &str) -> (String, String) {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/tenants",
+                Some(ADMIN),
+                Some(json!({"name": format!("{plan} tenant"), "plan": plan})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["api_key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Issues a key of `scope`.
+    pub async fn key(&self, manage_key: &str, scope: &str) -> (String, String) {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/keys",
+                Some(manage_key),
+                Some(json!({"scope": scope})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Defines a tool; returns its JSON.
+    pub async fn tool(&self, key: &str, spec: Value) -> Value {
+        let (status, body) = self.call("POST", "/v1/tools", Some(key), Some(spec)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Invokes a tool as `agent`; asserts HTTP 200 and returns the result.
+    pub async fn invoke(&self, key: &str, agent: &str, tool: &str, arguments: Value) -> Value {
+        let (status, body) = self
+            .call(
+                "POST",
+                &format!("/v1/agents/{agent}/invoke"),
+                Some(key),
+                Some(json!({"tool": tool, "arguments": arguments})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+/// A client that never uses environment proxies.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Sends a JSON request and returns the status and parsed body (`null` when empty).
+pub async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client.request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("{base}{path}"),
+    );
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let resp = req.send().await.expect("the server answers");
+    let status = resp.status();
+    let bytes = resp.bytes().await.unwrap();
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, value)
+}
+
+/// The seed's example tool, pointed at `base`.
+pub fn seed_tool(base: &str) -> Value {
+    json!({
+        "name": "Check availability in area",
+        "description": "Checks whether we service the caller's area.",
+        "url": format!("{base}/areas/check"),
+        "method": "POST",
+        "body_params": [
+            {"key": "zip_code", "type": "string", "required": true, "description": "5-digit zip"},
+            {"key": "service_type", "type": "string", "required": true, "description": "What they need"}
+        ]
+    })
+}
+
+/// A request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("the request body is JSON")
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// How the receiver answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn text(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    reply: Arc<Mutex<Reply>>,
+}
+
+/// A real HTTP endpoint on loopback that records requests and answers as told.
+pub struct Receiver {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub addr: SocketAddr,
+    state: ReceiverState,
+}
+
+impl Receiver {
+    /// Starts a receiver answering `{"ok": true}`.
+    pub async fn start() -> Self {
+        let state = ReceiverState {
+            requests: Arc::default(),
+            reply: Arc::new(Mutex::new(Reply::json(200, json!({"ok": true})))),
+        };
+        let app = Router::new().fallback(record).with_state(state.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            state,
+        }
+    }
+
+    /// Sets how the receiver answers from now on.
+    pub fn reply(&self, reply: Reply) {
+        *self.state.reply.lock().unwrap() = reply;
+    }
+
+    /// Everything received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The one request received (panics otherwise).
+    pub fn only_request(&self) -> Recorded {
+        let requests = self.requests();
+        assert_eq!(
+            requests.len(),
+            1,
+            "expected exactly one request: {requests:?}"
+        );
+        requests.into_iter().next().unwrap()
+    }
+}
+
+async fn record(
+    State(state): State<ReceiverState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.requests.lock().unwrap().push(Recorded {
+        method,
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        headers,
+        body,
+    });
+    let reply = state.reply.lock().unwrap().clone();
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let mut response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
+    for (name, value) in reply.headers {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    response
+}
+
+/// The path of the real `switchboard` binary built for these tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+}

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the Wasm guest target the plugin
-# fixtures need, then runs every test of the workspace (unit + end-to-end).
+# crates need, runs the guest SDK's and example plugins' own unit tests natively, then
+# every host test (unit + end-to-end, with the plugins compiled to components).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 rustup target add wasm32-wasip2 >/dev/null
+
+host_target="$(rustc -vV | sed -n 's/^host: //p')"
+cargo test --manifest-path plugins/Cargo.toml --target "$host_target" \
+  --target-dir target/plugins --quiet
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

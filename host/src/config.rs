@@ -4,6 +4,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use ipnet::IpNet;
 
+use crate::plugin::SandboxLimits;
+
 /// Default cap on an endpoint's response body (1 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Default cap on a JSON request body to the API (1 MiB).
@@ -24,6 +26,8 @@ pub struct Config {
     pub max_response_bytes: usize,
     /// Cap on a JSON request body to the API.
     pub max_request_bytes: usize,
+    /// Limits of the Wasm sandbox.
+    pub sandbox: SandboxLimits,
 }
 
 impl Config {
@@ -36,6 +40,7 @@ impl Config {
             allow_net: Vec::new(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            sandbox: SandboxLimits::default(),
         }
     }
 }

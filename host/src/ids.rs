@@ -99,6 +99,11 @@ prefixed_id!(
     "key_"
 );
 prefixed_id!(
+    /// An uploaded Wasm component.
+    ComponentId,
+    "cmp_"
+);
+prefixed_id!(
     /// One invocation of a tool.
     CallId,
     "call_"

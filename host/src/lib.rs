@@ -16,7 +16,7 @@
 //! [`run`] serves [`api::app`] on a listener the caller binds (tests bind `127.0.0.1:0`)
 //! until the caller's shutdown future completes.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod api;
 pub mod clock;
@@ -24,6 +24,7 @@ pub mod config;
 pub mod demo;
 pub mod ids;
 pub mod invoke;
+pub mod plugin;
 pub mod state;
 pub mod store;
 pub mod tenant;

@@ -7,7 +7,7 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
-use switchboard::{AppState, Config, config, demo};
+use switchboard::{AppState, Config, config, demo, plugin::SandboxLimits};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -54,6 +54,21 @@ struct ServeArgs {
     /// Cap on a JSON request body to the API, in bytes.
     #[arg(long, env = "SWITCHBOARD_MAX_REQUEST_BYTES", default_value_t = config::DEFAULT_MAX_REQUEST_BYTES)]
     max_request_bytes: usize,
+    /// Time budget of one component hook call, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_CPU_MS", default_value_t = 50)]
+    plugin_cpu_ms: u64,
+    /// Memory cap of one component instance (all its memories), in MiB.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_MEMORY_MIB", default_value_t = 64)]
+    plugin_memory_mib: usize,
+    /// Largest output of one hook call, in bytes.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_OUTPUT_BYTES", default_value_t = 1024 * 1024)]
+    plugin_output_bytes: usize,
+    /// Largest component upload, in bytes.
+    #[arg(long, env = "SWITCHBOARD_MAX_COMPONENT_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_component_bytes: usize,
+    /// Component hook calls that may run at once.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY", default_value_t = 64)]
+    plugin_concurrency: u32,
 }
 
 #[derive(Args)]
@@ -107,6 +122,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allow_net: args.allow_net,
         max_response_bytes: args.max_response_bytes,
         max_request_bytes: args.max_request_bytes,
+        sandbox: SandboxLimits {
+            cpu_ms: args.plugin_cpu_ms,
+            memory_bytes: args.plugin_memory_mib * 1024 * 1024,
+            output_bytes: args.plugin_output_bytes,
+            upload_bytes: args.max_component_bytes,
+            concurrency: args.plugin_concurrency,
+            ..SandboxLimits::default()
+        },
     };
     if !config.allow_net.is_empty() {
         tracing::warn!(allow_net = ?config.allow_net, "the outbound guard is opened for these networks");

@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::{
     config::Config,
     ids,
+    plugin::PluginRuntime,
     store::{Store, sqlite::SqliteStore},
     webhook::{WebhookClient, guard::NetPolicy},
 };
@@ -18,6 +19,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The outbound client for tenant endpoints.
     pub webhooks: WebhookClient,
+    /// The Wasm component runtime.
+    pub plugins: PluginRuntime,
     /// SHA-256 of the operator token (the token itself is not kept in memory).
     pub admin_token_hash: Arc<str>,
     /// The settings the service started with.
@@ -36,9 +39,11 @@ impl AppState {
             NetPolicy::new(config.allow_net.clone()),
             config.max_response_bytes,
         )?;
+        let plugins = PluginRuntime::new(config.sandbox.clone(), config.data_dir.join("compiled"))?;
         Ok(Self {
             store: Arc::new(store),
             webhooks,
+            plugins,
             admin_token_hash: ids::sha256_hex(admin_token.as_bytes()).into(),
             config: Arc::new(config),
         })

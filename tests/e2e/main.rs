@@ -7,6 +7,7 @@ mod utils;
 
 mod auth;
 mod binary;
+mod components;
 mod invoke;
 mod isolation;
 mod openapi;

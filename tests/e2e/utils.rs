@@ -33,6 +33,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// The data dir (kept alive as long as the server).
     pub dir: TempDir,
+    /// The server's state (for runtime counters such as compilations).
+    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -59,13 +61,14 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(switchboard::run(listener, state, async move {
+        let task = tokio::spawn(switchboard::run(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         Self {
             url,
             client: client(),
             dir,
+            state,
             stop: Some(stop),
             task: Some(task),
         }
@@ -131,6 +134,30 @@ impl TestServer {
         let (status, body) = self.call("POST", "/v1/tools", Some(key), Some(spec)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+
+    /// Uploads a component; asserts 201 and returns its id.
+    pub async fn upload(&self, key: &str, name: &str, path: &str) -> String {
+        let (status, body) = self
+            .upload_bytes(key, name, test_components::bytes(path))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Uploads raw bytes as a component.
+    pub async fn upload_bytes(&self, key: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(format!("{}/v1/components?name={name}", self.url))
+            .bearer_auth(key)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.bytes().await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     /// Invokes a tool as `agent`; asserts HTTP 200 and returns the result.

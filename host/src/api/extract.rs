@@ -180,3 +180,24 @@ impl FromRequestParts<AppState> for Manage {
         }
     }
 }
+
+/// A raw request body (a component upload), with the API's 413 on overflow.
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge("the upload is over the size limit".into())
+                } else {
+                    ApiError::invalid("body", e.body_text())
+                }
+            })
+    }
+}

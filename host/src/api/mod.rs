@@ -7,6 +7,7 @@
 
 pub mod agents;
 pub mod calls;
+pub mod components;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -44,6 +45,7 @@ use crate::state::AppState;
         (name = "tools", description = "Webhook tools (manage scope)"),
         (name = "agents", description = "The agent runtime (invoke or manage scope)"),
         (name = "calls", description = "The call log (manage scope)"),
+        (name = "components", description = "Wasm components (manage scope, pro plan)"),
     )
 )]
 struct ApiDoc;
@@ -71,23 +73,24 @@ impl Modify for Security {
 }
 
 /// All versioned routes with their OpenAPI description.
-fn routes() -> OpenApiRouter<AppState> {
+fn routes(upload_limit: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tenants::router())
         .merge(keys::router())
         .merge(tools::router())
         .merge(agents::router())
         .merge(calls::router())
+        .merge(components::router(upload_limit))
 }
 
 /// The OpenAPI document of the whole API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    routes(crate::plugin::SandboxLimits::default().upload_bytes).into_openapi()
 }
 
 /// The whole service as a `Router`, ready to serve (tests drive it with `oneshot` too).
 pub fn app(state: AppState) -> Router {
-    let (router, doc) = routes().split_for_parts();
+    let (router, doc) = routes(state.plugins.limits().upload_bytes).split_for_parts();
     let doc: Arc<str> = serde_json::to_string(&doc)
         .expect("the OpenAPI document serialises")
         .into();

@@ -19,8 +19,9 @@ use super::{
 };
 use crate::{
     clock,
-    ids::ToolId,
+    ids::{ComponentId, ToolId},
     invoke::{self, InvocationResult, InvokeRequest, Mode},
+    plugin::Hook,
     state::AppState,
     store::StoreError,
     tenant::{Feature, Tenant},
@@ -62,8 +63,44 @@ fn require_plan(tenant: &Tenant) -> Result<(), ApiError> {
         .map_err(ApiError::PlanRequired)
 }
 
-fn check(spec: &mut ToolSpec, state: &AppState) -> Result<String, ApiError> {
-    validate::validate(spec, state.webhooks.policy()).map_err(ApiError::invalid_fields)
+/// Validates a definition and its attachments; answers the function id.
+async fn check(spec: &mut ToolSpec, state: &AppState, tenant: &Tenant) -> Result<String, ApiError> {
+    let function_id =
+        validate::validate(spec, state.webhooks.policy()).map_err(ApiError::invalid_fields)?;
+    if !spec.transforms.is_empty() {
+        tenant
+            .plan
+            .require(Feature::Components)
+            .map_err(ApiError::PlanRequired)?;
+    }
+    for (hook, attachment) in [
+        (Hook::Params, &spec.transforms.params),
+        (Hook::Response, &spec.transforms.response),
+    ] {
+        let Some(attachment) = attachment else {
+            continue;
+        };
+        let field = format!("transforms.{}.component", hook.as_str());
+        let component = state
+            .store
+            .component(&tenant.id, &ComponentId(attachment.component.clone()))
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid(&field, format!("no component '{}'", attachment.component))
+            })?;
+        if !component.hooks.contains(&hook) {
+            return Err(ApiError::invalid(
+                field,
+                format!(
+                    "component '{}' ({}) does not export {}",
+                    component.id,
+                    component.name,
+                    hook.export()
+                ),
+            ));
+        }
+    }
+    Ok(function_id)
 }
 
 /// A function-id clash is a problem with the definition's name, so it answers 422.
@@ -94,7 +131,7 @@ async fn create_tool(
     ApiJson(mut spec): ApiJson<ToolSpec>,
 ) -> Result<(StatusCode, Json<Tool>), ApiError> {
     require_plan(&auth.tenant)?;
-    let function_id = check(&mut spec, &state)?;
+    let function_id = check(&mut spec, &state, &auth.tenant).await?;
     let now = clock::now_rfc3339();
     let tool = Tool {
         id: ToolId::generate(),
@@ -165,7 +202,7 @@ async fn replace_tool(
             .find(|old| old.secret && old.name.eq_ignore_ascii_case(&header.name))
             .and_then(|old| old.value.clone());
     }
-    let function_id = check(&mut spec, &state)?;
+    let function_id = check(&mut spec, &state, &auth.tenant).await?;
     let tool = Tool {
         function_id,
         spec,

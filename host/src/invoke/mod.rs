@@ -7,7 +7,7 @@
 
 pub mod result;
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use axum::http::HeaderName;
 use serde::Deserialize;
@@ -18,11 +18,12 @@ pub use result::{ErrorKind, InvocationResult, Timings, ToolError};
 
 use crate::{
     clock,
-    ids::CallId,
+    ids::{CallId, ComponentId},
+    plugin::{Hook, HookFailure, HookRun, Loaded, LogLine, convert, types},
     state::AppState,
     store::CallRecord,
     tenant::{Feature, Tenant},
-    tool::{Tool, args, model::Agent},
+    tool::{Attachment, FailurePolicy, Tool, args, model::Agent},
     webhook::{WebhookError, WebhookResponse, request},
 };
 
@@ -83,7 +84,7 @@ pub async fn invoke(
     let created_at = clock::now_rfc3339();
     let mut trace = Trace::default();
 
-    let outcome = run(state, tenant, tool, &req, &call_id, &mut trace).await;
+    let outcome = run(state, tenant, agent, tool, &req, &call_id, &mut trace).await;
     let mut result = InvocationResult {
         call_id: call_id.clone(),
         tool: tool.function_id.clone(),
@@ -95,19 +96,25 @@ pub async fn invoke(
         error: None,
         timings_ms: Timings {
             total: 0.0,
+            transform_params: trace.transform_params_ms,
             webhook: trace.webhook_ms,
-            ..Timings::default()
+            transform_response: trace.transform_response_ms,
         },
     };
     match outcome {
-        Ok(value) => {
+        Ok(Done { value, speech }) => {
             result.ok = true;
             result.result = value;
+            result.speech = speech;
         }
-        Err((error, value)) => {
-            result.speech = Some(error.kind.speech().to_owned());
-            result.result = value;
-            result.error = Some(error);
+        Err(failure) => {
+            result.speech = Some(
+                failure
+                    .speech
+                    .unwrap_or_else(|| failure.error.kind.speech().to_owned()),
+            );
+            result.result = failure.result;
+            result.error = Some(failure.error);
         }
     }
     result.timings_ms.total = millis(started);
@@ -127,8 +134,10 @@ pub async fn invoke(
             "arguments": req.arguments,
             "request": trace.request,
             "error": result.error.as_ref().map(|e| &e.message),
+            "refusal": trace.refusal,
             "timings_ms": result.timings_ms,
             "response_excerpt": trace.excerpt,
+            "plugin_logs": trace.logs,
         }),
         tenant_id: tenant.id.clone(),
     };
@@ -147,34 +156,105 @@ pub async fn invoke(
 struct Trace {
     status: Option<u16>,
     webhook_ms: Option<f64>,
+    transform_params_ms: Option<f64>,
+    transform_response_ms: Option<f64>,
     request: Value,
     excerpt: Option<String>,
+    refusal: Option<String>,
+    logs: Vec<LogLine>,
 }
 
-type Failure = (ToolError, Value);
+/// A successful call: the result and, from a response transform, what to say.
+struct Done {
+    value: Value,
+    speech: Option<String>,
+}
+
+/// A failed call: the error, whatever result there is, and words for the caller when a
+/// component chose them.
+struct Failure {
+    error: ToolError,
+    result: Value,
+    speech: Option<String>,
+}
+
+impl Failure {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            error: ToolError::new(kind, message),
+            result: Value::Null,
+            speech: None,
+        }
+    }
+}
 
 async fn run(
     state: &AppState,
     tenant: &Tenant,
+    agent: Agent,
     tool: &Tool,
     req: &InvokeRequest,
     call_id: &str,
     trace: &mut Trace,
-) -> Result<Value, Failure> {
-    if let Err(message) = tenant.plan.require(Feature::WebhookTools) {
-        return Err((
-            ToolError::new(ErrorKind::PlanRequired, message),
-            Value::Null,
-        ));
+) -> Result<Done, Failure> {
+    tenant
+        .plan
+        .require(Feature::WebhookTools)
+        .map_err(|m| Failure::new(ErrorKind::PlanRequired, m))?;
+    let transforms = &tool.spec.transforms;
+    if !transforms.is_empty() {
+        tenant
+            .plan
+            .require(Feature::Components)
+            .map_err(|m| Failure::new(ErrorKind::PlanRequired, m))?;
     }
 
-    let arguments = args::check(&tool.spec, &req.arguments).map_err(|problems| {
-        let message = args::summarise(&problems);
-        (
-            ToolError::new(ErrorKind::InvalidArguments, message).with_details(problems),
-            Value::Null,
-        )
+    let mut arguments = args::check(&tool.spec, &req.arguments).map_err(|problems| Failure {
+        error: ToolError::new(ErrorKind::InvalidArguments, args::summarise(&problems))
+            .with_details(problems),
+        result: Value::Null,
+        speech: None,
     })?;
+
+    let call = |arguments: &args::Arguments| types::Call {
+        id: call_id.to_owned(),
+        tool: tool.function_id.clone(),
+        agent: convert::agent(agent),
+        conversation: req.conversation_id.clone(),
+        arguments: convert::args_to_wit(arguments),
+    };
+
+    if let Some(attachment) = &transforms.params {
+        let run = match load(state, tenant, attachment).await {
+            Ok(loaded) => {
+                let config = Arc::new(attachment.config.clone());
+                state
+                    .plugins
+                    .transform_params(loaded, config, call(&arguments))
+                    .await
+            }
+            Err(message) => failed_run(message),
+        };
+        trace.transform_params_ms = Some(run.elapsed_ms);
+        trace.logs.extend(run.logs);
+        let produced = run.result.and_then(|out| {
+            let map = convert::wit_to_args(out).map_err(HookFailure::Failed)?;
+            args::check(&tool.spec, &Value::Object(map)).map_err(|problems| {
+                HookFailure::Failed(format!(
+                    "the params transform produced arguments the tool does not accept: {}",
+                    args::summarise(&problems)
+                ))
+            })
+        });
+        match produced {
+            Ok(transformed) => arguments = transformed,
+            Err(failure) => {
+                if let Some(f) = hook_failure(failure, Hook::Params, attachment, trace) {
+                    return Err(f);
+                }
+            }
+        }
+    }
 
     let outbound = request::build(
         &tool.spec,
@@ -184,12 +264,7 @@ async fn run(
             call_id.to_owned(),
         )],
     )
-    .map_err(|e| {
-        (
-            ToolError::new(ErrorKind::InvalidArguments, e.0),
-            Value::Null,
-        )
-    })?;
+    .map_err(|e| Failure::new(ErrorKind::InvalidArguments, e.0))?;
     trace.request = json!({"method": outbound.method.as_str(), "url": outbound.url.as_str()});
 
     let sent = Instant::now();
@@ -198,15 +273,146 @@ async fn run(
         .send(outbound, tool.spec.response_timeout_secs)
         .await;
     trace.webhook_ms = Some(millis(sent));
-    let response = answer.map_err(|e| (webhook_error(e), Value::Null))?;
+    let response = answer.map_err(|e| Failure {
+        error: webhook_error(e),
+        result: Value::Null,
+        speech: None,
+    })?;
     trace.status = Some(response.status);
     trace.excerpt = Some(excerpt(&response.body));
 
+    if let Some(attachment) = &transforms.response {
+        let run = match load(state, tenant, attachment).await {
+            Ok(loaded) => {
+                let wit_response = types::Response {
+                    status: response.status,
+                    headers: response
+                        .headers
+                        .iter()
+                        .map(|(name, value)| types::Header {
+                            name: name.clone(),
+                            value: value.clone(),
+                        })
+                        .collect(),
+                    body: response.body.clone(),
+                };
+                let config = Arc::new(attachment.config.clone());
+                state
+                    .plugins
+                    .transform_response(loaded, config, call(&arguments), wit_response)
+                    .await
+            }
+            Err(message) => failed_run(message),
+        };
+        trace.transform_response_ms = Some(run.elapsed_ms);
+        trace.logs.extend(run.logs);
+        let produced = run.result.and_then(|outcome| {
+            serde_json::from_str::<Value>(&outcome.result)
+                .map(|value| Done {
+                    value,
+                    speech: outcome.speech,
+                })
+                .map_err(|e| {
+                    HookFailure::Failed(format!("the response transform's result is not JSON: {e}"))
+                })
+        });
+        match produced {
+            Ok(done) => return Ok(done),
+            Err(failure) => {
+                if let Some(f) = hook_failure(failure, Hook::Response, attachment, trace) {
+                    return Err(f);
+                }
+            }
+        }
+    }
+
     let value = body_value(&response);
     if !(200..300).contains(&response.status) {
-        return Err((status_error(&response), value));
+        return Err(Failure {
+            error: status_error(&response),
+            result: value,
+            speech: None,
+        });
     }
-    Ok(value)
+    Ok(Done {
+        value,
+        speech: None,
+    })
+}
+
+/// The component attached, ready to run; a message when it cannot be loaded.
+async fn load(
+    state: &AppState,
+    tenant: &Tenant,
+    attachment: &Attachment,
+) -> Result<Arc<Loaded>, String> {
+    let record = state
+        .store
+        .component(&tenant.id, &ComponentId(attachment.component.clone()))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = ?e, "reading a component record");
+            "the component could not be read".to_owned()
+        })?
+        .ok_or_else(|| format!("component '{}' no longer exists", attachment.component))?;
+    let store = state.store.clone();
+    let sha256 = record.sha256.clone();
+    state
+        .plugins
+        .load(&record.sha256, async move {
+            store
+                .component_bytes(&sha256)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .ok_or_else(|| anyhow::anyhow!("the bytes of component {sha256} are missing"))
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, component = %record.id, "loading a component");
+            format!("component '{}' could not be loaded", record.id)
+        })
+}
+
+fn failed_run<T>(message: String) -> HookRun<T> {
+    HookRun {
+        result: Err(HookFailure::Failed(message)),
+        logs: Vec::new(),
+        elapsed_ms: 0.0,
+    }
+}
+
+/// What a hook's failure does to the call: a refusal always fails it; any other failure
+/// fails it under `fail_closed` and is logged and skipped under `fail_open` (`None`).
+fn hook_failure(
+    failure: HookFailure,
+    hook: Hook,
+    attachment: &Attachment,
+    trace: &mut Trace,
+) -> Option<Failure> {
+    match failure {
+        HookFailure::Refused { say, detail } => {
+            trace.refusal = Some(detail);
+            Some(Failure {
+                error: ToolError::new(
+                    ErrorKind::TransformRefused,
+                    format!("the {} transform refused the call", hook.as_str()),
+                ),
+                result: Value::Null,
+                speech: say,
+            })
+        }
+        HookFailure::Failed(message) => match attachment.on_failure {
+            FailurePolicy::FailClosed => Some(Failure::new(ErrorKind::TransformFailed, message)),
+            FailurePolicy::FailOpen => {
+                trace.logs.push(LogLine {
+                    hook: hook.as_str(),
+                    level: "error",
+                    message: format!("{message}; continuing without it (fail_open)"),
+                });
+                None
+            }
+        },
+    }
 }
 
 fn webhook_error(e: WebhookError) -> ToolError {

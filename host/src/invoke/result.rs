@@ -28,6 +28,10 @@ pub enum ErrorKind {
     BlockedDestination,
     /// The tenant's plan does not cover this tool.
     PlanRequired,
+    /// A transform component trapped, hit a limit, or answered something unusable.
+    TransformFailed,
+    /// A transform component refused the call on purpose.
+    TransformRefused,
 }
 
 impl ErrorKind {
@@ -42,6 +46,8 @@ impl ErrorKind {
             ErrorKind::ResponseTooLarge => "response_too_large",
             ErrorKind::BlockedDestination => "blocked_destination",
             ErrorKind::PlanRequired => "plan_required",
+            ErrorKind::TransformFailed => "transform_failed",
+            ErrorKind::TransformRefused => "transform_refused",
         }
     }
 
@@ -55,11 +61,15 @@ impl ErrorKind {
                 "Sorry, that's taking longer than it should. Let me take a note and we'll follow up with you."
             }
             ErrorKind::PlanRequired => "Sorry, I can't do that over the phone right now.",
+            ErrorKind::TransformRefused => {
+                "Sorry, I can't help with that one. Could you put it another way?"
+            }
             ErrorKind::Unreachable
             | ErrorKind::InvalidResponse
             | ErrorKind::WebhookStatus
             | ErrorKind::ResponseTooLarge
-            | ErrorKind::BlockedDestination => {
+            | ErrorKind::BlockedDestination
+            | ErrorKind::TransformFailed => {
                 "Sorry, I couldn't look that up just now. Let me take a note and we'll get back to you."
             }
         }

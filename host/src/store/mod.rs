@@ -15,7 +15,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::{
-    ids::{KeyId, TenantId, ToolId},
+    ids::{ComponentId, KeyId, TenantId, ToolId},
+    plugin::Hook,
     tenant::{ApiKey, Plan, Tenant},
     tool::{Tool, model::Agent},
 };
@@ -74,6 +75,23 @@ pub struct CallRecord {
     pub tenant_id: TenantId,
 }
 
+/// An uploaded Wasm component, as `GET /v1/components` returns it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ComponentRecord {
+    /// Stable id (`cmp_…`).
+    pub id: ComponentId,
+    /// The name given at upload.
+    pub name: String,
+    /// Lowercase hex SHA-256 of the bytes: the same bytes are one component.
+    pub sha256: String,
+    /// Size of the upload.
+    pub size_bytes: i64,
+    /// The hooks it exports.
+    pub hooks: Vec<Hook>,
+    /// RFC 3339 upload time.
+    pub created_at: String,
+}
+
 /// Everything Switchboard keeps.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -114,6 +132,31 @@ pub trait Store: Send + Sync + 'static {
     async fn tools(&self, tenant: &TenantId) -> StoreResult<Vec<Tool>>;
     /// Deletes a tool; false when absent.
     async fn delete_tool(&self, tenant: &TenantId, id: &ToolId) -> StoreResult<bool>;
+
+    /// Stores a component (bytes once per hash). When the tenant already has these bytes,
+    /// answers the existing record and `false`.
+    async fn create_component(
+        &self,
+        tenant: &TenantId,
+        record: &ComponentRecord,
+        bytes: &[u8],
+    ) -> StoreResult<(ComponentRecord, bool)>;
+    /// A component by id.
+    async fn component(
+        &self,
+        tenant: &TenantId,
+        id: &ComponentId,
+    ) -> StoreResult<Option<ComponentRecord>>;
+    /// All of a tenant's components, oldest first.
+    async fn components(&self, tenant: &TenantId) -> StoreResult<Vec<ComponentRecord>>;
+    /// Deletes a component; answers its hash and whether no component uses the bytes any more.
+    async fn delete_component(
+        &self,
+        tenant: &TenantId,
+        id: &ComponentId,
+    ) -> StoreResult<Option<(String, bool)>>;
+    /// The bytes with this content hash.
+    async fn component_bytes(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
 
     /// Appends a call record.
     async fn record_call(&self, record: &CallRecord) -> StoreResult<()>;

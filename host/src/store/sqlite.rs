@@ -13,15 +13,18 @@ use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{CallRecord, NewKey, Store, StoreError, StoreResult};
+use super::{CallRecord, ComponentRecord, NewKey, Store, StoreError, StoreResult};
 use crate::{
-    ids::{KeyId, TenantId, ToolId},
+    ids::{ComponentId, KeyId, TenantId, ToolId},
     tenant::{ApiKey, Plan, Scope, Tenant},
     tool::{Tool, ToolSpec, model::Agent},
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_components.sql"),
+];
 
 /// The SQLite-backed [`Store`].
 #[derive(Clone)]
@@ -128,6 +131,18 @@ fn tool_from_row(row: &Row<'_>) -> rusqlite::Result<Tool> {
         spec,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
+    })
+}
+
+fn component_from_row(row: &Row<'_>) -> rusqlite::Result<ComponentRecord> {
+    let hooks: String = row.get("hooks")?;
+    Ok(ComponentRecord {
+        id: ComponentId(row.get("id")?),
+        name: row.get("name")?,
+        sha256: row.get("sha256")?,
+        size_bytes: row.get("size_bytes")?,
+        hooks: serde_json::from_str(&hooks).unwrap_or_default(),
+        created_at: row.get("created_at")?,
     })
 }
 
@@ -418,6 +433,137 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn create_component(
+        &self,
+        tenant: &TenantId,
+        record: &ComponentRecord,
+        bytes: &[u8],
+    ) -> StoreResult<(ComponentRecord, bool)> {
+        let (tenant, record, bytes) = (tenant.clone(), record.clone(), bytes.to_vec());
+        let hooks =
+            serde_json::to_string(&record.hooks).map_err(|e| StoreError::Other(e.into()))?;
+        self.with("storing a component", move |conn| {
+            let tx = conn.transaction().map_err(db)?;
+            if let Some(existing) = tx
+                .query_row(
+                    "SELECT * FROM components WHERE tenant_id = ?1 AND sha256 = ?2",
+                    [tenant.as_str(), record.sha256.as_str()],
+                    component_from_row,
+                )
+                .optional()
+                .map_err(db)?
+            {
+                return Ok((existing, false));
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO component_blobs (sha256, bytes, created_at) VALUES (?1, ?2, ?3)",
+                params![record.sha256, bytes, record.created_at],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "INSERT INTO components (id, tenant_id, name, sha256, size_bytes, hooks, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    record.id.as_str(),
+                    tenant.as_str(),
+                    record.name,
+                    record.sha256,
+                    record.size_bytes,
+                    hooks,
+                    record.created_at
+                ],
+            )
+            .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok((record, true))
+        })
+        .await
+    }
+
+    async fn component(
+        &self,
+        tenant: &TenantId,
+        id: &ComponentId,
+    ) -> StoreResult<Option<ComponentRecord>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.with("reading a component", move |conn| {
+            conn.query_row(
+                "SELECT * FROM components WHERE tenant_id = ?1 AND id = ?2",
+                [tenant.as_str(), id.as_str()],
+                component_from_row,
+            )
+            .optional()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn components(&self, tenant: &TenantId) -> StoreResult<Vec<ComponentRecord>> {
+        let tenant = tenant.clone();
+        self.with("listing components", move |conn| {
+            let mut stmt = conn
+                .prepare("SELECT * FROM components WHERE tenant_id = ?1 ORDER BY created_at, id")
+                .map_err(db)?;
+            let rows = stmt
+                .query_map([tenant.as_str()], component_from_row)
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+        .await
+    }
+
+    async fn delete_component(
+        &self,
+        tenant: &TenantId,
+        id: &ComponentId,
+    ) -> StoreResult<Option<(String, bool)>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.with("deleting a component", move |conn| {
+            let tx = conn.transaction().map_err(db)?;
+            let Some(sha256) = tx
+                .query_row(
+                    "SELECT sha256 FROM components WHERE tenant_id = ?1 AND id = ?2",
+                    [tenant.as_str(), id.as_str()],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(db)?
+            else {
+                return Ok(None);
+            };
+            tx.execute(
+                "DELETE FROM components WHERE tenant_id = ?1 AND id = ?2",
+                [tenant.as_str(), id.as_str()],
+            )
+            .map_err(db)?;
+            let orphaned = tx
+                .execute(
+                    "DELETE FROM component_blobs WHERE sha256 = ?1
+                       AND NOT EXISTS (SELECT 1 FROM components WHERE sha256 = ?1)",
+                    [sha256.as_str()],
+                )
+                .map_err(db)?
+                == 1;
+            tx.commit().map_err(db)?;
+            Ok(Some((sha256, orphaned)))
+        })
+        .await
+    }
+
+    async fn component_bytes(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        let sha256 = sha256.to_owned();
+        self.with("reading component bytes", move |conn| {
+            conn.query_row(
+                "SELECT bytes FROM component_blobs WHERE sha256 = ?1",
+                [sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)
         })
         .await
     }

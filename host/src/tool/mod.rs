@@ -13,4 +13,7 @@ pub mod model;
 pub mod slug;
 pub mod validate;
 
-pub use model::{AgentTargets, HeaderSpec, Method, Param, ParamType, Tool, ToolSpec};
+pub use model::{
+    AgentTargets, Attachment, FailurePolicy, HeaderSpec, Method, Param, ParamType, Tool, ToolSpec,
+    Transforms,
+};

@@ -2,6 +2,8 @@
 //! (`Tool`, with its id, function id and timestamps). Secret header values live only in the
 //! stored form; [`Tool::redacted`] is what leaves the service.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -164,6 +166,51 @@ pub struct HeaderSpec {
     pub secret: bool,
 }
 
+/// What happens when a transform traps, hits a limit or answers nonsense.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicy {
+    /// The call fails with `transform_failed`.
+    #[default]
+    FailClosed,
+    /// The untransformed value is used and the failure is logged with the call.
+    FailOpen,
+}
+
+/// A component attached to one side of a tool call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// The component's id (`cmp_…`), of the same tenant.
+    pub component: String,
+    /// Settings the component reads with `host.config` (at most 64 entries).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// What a failure does (default `fail_closed`). A refusal is not a failure: it always
+    /// fails the call with `transform_refused`.
+    #[serde(default)]
+    pub on_failure: FailurePolicy,
+}
+
+/// Optional components around the webhook call (`pro` plan).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transforms {
+    /// Runs `transform-params` before the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Attachment>,
+    /// Runs `transform-response` after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Attachment>,
+}
+
+impl Transforms {
+    /// Whether no component is attached.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_none() && self.response.is_none()
+    }
+}
+
 fn default_timeout() -> u32 {
     20
 }
@@ -202,6 +249,9 @@ pub struct ToolSpec {
     /// Static headers sent with every request.
     #[serde(default)]
     pub headers: Vec<HeaderSpec>,
+    /// Components that reshape the arguments before the call and the answer after it.
+    #[serde(default, skip_serializing_if = "Transforms::is_empty")]
+    pub transforms: Transforms,
 }
 
 impl ToolSpec {

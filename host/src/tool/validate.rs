@@ -216,6 +216,7 @@ pub fn validate(spec: &mut ToolSpec, policy: &NetPolicy) -> Result<String, Vec<F
     }
 
     check_headers(spec, &mut errors);
+    check_transforms(spec, &mut errors);
 
     match (errors.0.is_empty(), function_id) {
         (true, Some(id)) => Ok(id),
@@ -356,6 +357,38 @@ fn check_param<'a>(
                 );
             } else {
                 distinct.push(value);
+            }
+        }
+    }
+}
+
+/// Most configuration entries one attachment may carry.
+pub const MAX_CONFIG_ENTRIES: usize = 64;
+
+fn check_transforms(spec: &ToolSpec, errors: &mut Errors) {
+    for (side, attachment) in [
+        ("params", &spec.transforms.params),
+        ("response", &spec.transforms.response),
+    ] {
+        let Some(attachment) = attachment else {
+            continue;
+        };
+        let field = format!("transforms.{side}");
+        if attachment.config.len() > MAX_CONFIG_ENTRIES {
+            errors.add(
+                format!("{field}.config"),
+                format!("may hold at most {MAX_CONFIG_ENTRIES} entries"),
+            );
+        }
+        for (key, value) in &attachment.config {
+            if key.is_empty() || key.len() > 128 {
+                errors.add(format!("{field}.config"), "keys must be 1 to 128 bytes");
+            }
+            if value.len() > 4096 {
+                errors.add(
+                    format!("{field}.config.{key}"),
+                    "values must be at most 4096 bytes",
+                );
             }
         }
     }

@@ -1,0 +1,53 @@
+//! The one wasmtime `Engine`: component model, pooling allocator with copy-on-write memory
+//! images, and epoch interruption ticked every millisecond by a dedicated thread that holds
+//! only a weak handle (it exits when the engine is dropped).
+
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::limits::SandboxLimits;
+
+/// How often the epoch advances: the deadline's resolution.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Builds the engine and starts its epoch ticker.
+pub fn build(limits: &SandboxLimits) -> anyhow::Result<Engine> {
+    let slots = limits.concurrency.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        // A Rust guest is one core module plus wit-component's small shim/fixup modules.
+        .max_core_instances_per_component(16)
+        .total_core_instances(slots * 16)
+        .max_memories_per_component(4)
+        .total_memories(slots * 2)
+        .max_tables_per_component(8)
+        .total_tables(slots * 8)
+        .table_elements(20_000)
+        .total_stacks(slots)
+        .max_memory_size(limits.memory_bytes);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_init_cow(true)
+        // Reserve only what the cap allows, so the pool's address space stays modest.
+        .memory_reservation(limits.memory_bytes as u64)
+        .memory_reservation_for_growth(0)
+        .max_wasm_stack(1024 * 1024);
+    let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(engine)
+}

@@ -1,0 +1,31 @@
+//! The sandbox's limits, set by the operator (`switchboard serve --plugin-*` flags).
+
+/// Limits applied to every hook call and upload.
+#[derive(Clone, Debug)]
+pub struct SandboxLimits {
+    /// Wall-clock budget of one hook call, in milliseconds (epoch deadline).
+    pub cpu_ms: u64,
+    /// Linear memory across all of one instance's memories, in bytes.
+    pub memory_bytes: usize,
+    /// Largest output a hook may return (arguments or outcome), in bytes.
+    pub output_bytes: usize,
+    /// Guest log lines plus stdout/stderr kept per hook call, in bytes.
+    pub log_bytes: usize,
+    /// Largest component upload accepted, in bytes.
+    pub upload_bytes: usize,
+    /// Hook calls that may run at once (pooling allocator slots).
+    pub concurrency: u32,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self {
+            cpu_ms: 50,
+            memory_bytes: 64 * 1024 * 1024,
+            output_bytes: 1024 * 1024,
+            log_bytes: 16 * 1024,
+            upload_bytes: 16 * 1024 * 1024,
+            concurrency: 64,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Paths of the components built from `plugins/` (see `build.rs`), for the host's tests.
+//!
+//! Each constant is an absolute path to a `.wasm` component: the example plugins
+//! (`NORMALIZE_INPUT`, `PLUMBING_SPEECH`, `REDACT_PII`) and the hostile or diagnostic
+//! fixtures (`INFINITE_LOOP`, `MEMORY_BOMB`, …).
+
+#![forbid(unsafe_code)]
+
+include!(concat!(env!("OUT_DIR"), "/components.rs"));
+
+/// Reads a component's bytes.
+pub fn bytes(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}

@@ -24,6 +24,25 @@ pub struct DemoOptions {
     pub data_dir: Option<PathBuf>,
     /// Exit after the first invocation instead of serving until Ctrl-C.
     pub once: bool,
+    /// The plumbing-speech component; looked for under `target/plugins` when `None`.
+    pub component: Option<PathBuf>,
+}
+
+/// Where `cargo build --release --target wasm32-wasip2 --manifest-path plugins/Cargo.toml
+/// --target-dir target/plugins` puts the example: next to the binary's target dir, or under
+/// the current directory.
+fn find_component(explicit: Option<&PathBuf>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.clone());
+    }
+    let relative = "plugins/wasm32-wasip2/release/plumbing_speech.wasm";
+    let mut candidates = vec![PathBuf::from("target").join(relative)];
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(target) = exe.parent().and_then(|p| p.parent())
+    {
+        candidates.push(target.join(relative));
+    }
+    candidates.into_iter().find(|p| p.is_file())
 }
 
 /// The stand-in plumbing API: zip codes starting with 94 are serviced.
@@ -104,22 +123,50 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             "POST",
             "/v1/tenants",
             &admin_token,
-            Some(json!({"name": "Rapid Plumbing", "plan": "plus"})),
+            Some(json!({"name": "Rapid Plumbing", "plan": "pro"})),
         )
         .await?;
     let manage_key = tenant["api_key"].as_str().unwrap_or_default().to_owned();
     println!(
-        "1. The operator created the tenant \"Rapid Plumbing\" ({}) on the plus plan.",
+        "1. The operator created the tenant \"Rapid Plumbing\" ({}) on the pro plan.",
         tenant["id"].as_str().unwrap_or_default()
     );
 
+    let mut spec = plumbing_tool(&endpoint);
+    match find_component(opts.component.as_ref()) {
+        Some(path) => {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("reading the component {}", path.display()))?;
+            let resp = client
+                .post(format!("{host}/v1/components?name=plumbing-speech"))
+                .bearer_auth(&manage_key)
+                .body(bytes)
+                .send()
+                .await?;
+            let status = resp.status();
+            let component: Value = serde_json::from_slice(&resp.bytes().await?)?;
+            if !status.is_success() {
+                bail!(
+                    "uploading {} answered {status}: {component}",
+                    path.display()
+                );
+            }
+            println!(
+                "   The tenant uploaded the plumbing-speech component ({}, {} bytes).",
+                component["id"].as_str().unwrap_or_default(),
+                component["size_bytes"]
+            );
+            spec["transforms"] = json!({"response": {"component": component["id"]}});
+        }
+        None => println!(
+            "   (No plumbing-speech component was found, so the answer is not turned into speech.\n    \
+             Build the example plugins, then run the demo again:\n    \
+             cargo build --release --target wasm32-wasip2 --manifest-path plugins/Cargo.toml --target-dir target/plugins)"
+        ),
+    }
+
     let tool = api
-        .call(
-            "POST",
-            "/v1/tools",
-            &manage_key,
-            Some(plumbing_tool(&endpoint)),
-        )
+        .call("POST", "/v1/tools", &manage_key, Some(spec))
         .await?;
     println!(
         "2. The tenant defined \"Check availability in area\" -> function id {} ({}).",
@@ -161,6 +208,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     }
     if result["ok"] != json!(true) {
         bail!("the demo invocation failed: {}", result["error"]);
+    }
+    if let Some(speech) = result["speech"].as_str() {
+        println!("\n   The receptionist says: \"{speech}\"");
     }
 
     println!("\nTry it yourself:\n");

@@ -82,6 +82,9 @@ struct DemoArgs {
     /// Print the invocation and exit instead of serving until Ctrl-C.
     #[arg(long)]
     once: bool,
+    /// The plumbing-speech component (default: target/plugins/wasm32-wasip2/release/plumbing_speech.wasm).
+    #[arg(long)]
+    component: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -107,6 +110,7 @@ fn main() -> anyhow::Result<()> {
                     listen: args.listen,
                     data_dir: args.data_dir,
                     once: args.once,
+                    component: args.component,
                 })
                 .await
             }

@@ -275,10 +275,12 @@ fn bad_flags_fail_with_a_clear_message() {
 }
 
 #[test]
-fn demo_prints_a_real_invocation() {
+fn demo_prints_a_real_invocation_and_its_spoken_result() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(binary())
-        .args(["demo", "--listen", "127.0.0.1:0", "--once", "--data-dir"])
+        .args(["demo", "--listen", "127.0.0.1:0", "--once", "--component"])
+        .arg(test_components::PLUMBING_SPEECH)
+        .arg("--data-dir")
         .arg(dir.path())
         .env_remove("SWITCHBOARD_LISTEN")
         .output()
@@ -293,5 +295,11 @@ fn demo_prints_a_real_invocation() {
     );
     assert!(stdout.contains("check_availability_in_area"), "{stdout}");
     assert!(stdout.contains("curl"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "The receptionist says: \"Yes, we cover 94107 — the next opening is Tuesday at 9am.\""
+        ),
+        "{stdout}"
+    );
     assert!(dir.path().join("switchboard.db").exists());
 }

@@ -214,14 +214,7 @@ async fn free_plan_has_no_webhook_tools_and_a_downgrade_keeps_data() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["tools"][0]["id"], tool["id"]);
     // ...but invoking it is a result saying which plan is needed, and nothing is sent.
-    let result = server
-        .invoke(
-            &plus,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&plus, "94107").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["error"]["kind"], "plan_required");
     assert!(
@@ -242,13 +235,6 @@ async fn free_plan_has_no_webhook_tools_and_a_downgrade_keeps_data() {
             Some(json!({"plan": "plus"})),
         )
         .await;
-    let result = server
-        .invoke(
-            &plus,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&plus, "94107").await;
     assert_eq!(result["ok"], true);
 }

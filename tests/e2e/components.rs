@@ -23,17 +23,6 @@ fn with_transforms(base: &str, transforms: Value) -> Value {
     spec
 }
 
-async fn seed_call(server: &TestServer, key: &str, zip: &str) -> Value {
-    server
-        .invoke(
-            key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": zip, "service_type": "leak repair"}),
-        )
-        .await
-}
-
 async fn calls(server: &TestServer, key: &str) -> Value {
     tokio::time::sleep(Duration::from_millis(150)).await;
     let (_, calls) = server
@@ -213,7 +202,7 @@ async fn the_plumbing_flow_normalise_webhook_speech() {
         json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
     ));
 
-    let result = seed_call(&server, &key, "nine four one oh seven").await;
+    let result = server.seed_call(&key, "nine four one oh seven").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(
         result["speech"],
@@ -238,7 +227,7 @@ async fn a_refusal_is_a_result_with_the_components_words() {
             with_transforms(&receiver.url, json!({"params": {"component": normalize}})),
         )
         .await;
-    let result = seed_call(&server, &key, "banana").await;
+    let result = server.seed_call(&key, "banana").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["error"]["kind"], "transform_refused");
     assert_eq!(
@@ -319,7 +308,7 @@ async fn config_and_every_kind_of_guest_output_reach_the_call_log() {
             ),
         )
         .await;
-    let result = seed_call(&server, &key, "94107").await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(result["result"], json!({"a": "one", "b": "two"}));
     let record = calls(&server, &key).await;
@@ -347,7 +336,7 @@ async fn no_state_survives_between_calls() {
         .push(json!({"key": "count", "type": "number"}));
     server.tool(&key, spec).await;
     for _ in 0..3 {
-        let result = seed_call(&server, &key, "94107").await;
+        let result = server.seed_call(&key, "94107").await;
         assert_eq!(result["ok"], true, "{result}");
     }
     let counts: Vec<Value> = receiver
@@ -433,13 +422,13 @@ async fn a_memory_bomb_hits_the_memory_cap() {
             with_transforms(&receiver.url, json!({"response": {"component": bomb}})),
         )
         .await;
-    let result = seed_call(&server, &key, "94107").await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["error"]["kind"], "transform_failed", "{result}");
     assert_eq!(
         result["error"]["message"],
         "the response transform ran out of memory (limit 16 MiB)"
     );
-    let again = seed_call(&server, &key, "94107").await;
+    let again = server.seed_call(&key, "94107").await;
     assert_eq!(
         again["error"]["kind"], "transform_failed",
         "a fresh instance, the same cap"
@@ -466,7 +455,7 @@ async fn fail_open_uses_the_untransformed_value() {
         )
         .await;
     receiver.reply(Reply::json(200, json!({"serviced": true})));
-    let result = seed_call(&server, &key, "94107").await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(
         result["result"],
@@ -600,7 +589,7 @@ async fn a_restart_loads_compiled_artifacts_without_recompiling() {
     let dir = server.stop().await;
 
     let server = TestServer::start_in(dir, |_| {}).await;
-    let result = seed_call(&server, &key, "94107").await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(result["speech"], "Sorry, we don't cover 94107 yet.");
     assert_eq!(
@@ -616,7 +605,7 @@ async fn a_restart_loads_compiled_artifacts_without_recompiling() {
         std::fs::write(entry.unwrap().path(), b"not an artifact").unwrap();
     }
     let server = TestServer::start_in(dir, |_| {}).await;
-    let result = seed_call(&server, &key, "94107").await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(server.state.plugins.stats(), (1, 0));
 }

@@ -230,14 +230,7 @@ async fn the_response_timeout_is_one_deadline_and_is_honoured() {
     server.tool(&key, spec).await;
     receiver.reply(Reply::json(200, json!({"late": true})).delayed(Duration::from_secs(30)));
     let started = Instant::now();
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     let elapsed = started.elapsed();
     assert_eq!(result["ok"], false);
     assert_eq!(result["error"]["kind"], "timeout");
@@ -257,14 +250,7 @@ async fn non_2xx_is_a_webhook_status_result_with_the_body() {
     let (server, receiver, key) = setup().await;
     server.tool(&key, seed_tool(&receiver.url)).await;
     receiver.reply(Reply::json(503, json!({"message": "calendar offline"})));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["status"], 503);
     assert_eq!(result["error"]["kind"], "webhook_status");
@@ -284,14 +270,7 @@ async fn a_redirect_is_not_followed() {
     server.tool(&key, seed_tool(&receiver.url)).await;
     receiver
         .reply(Reply::text(302, "moved").header("location", &format!("{}/stolen", elsewhere.url)));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["status"], 302);
     assert_eq!(result["error"]["kind"], "webhook_status");
@@ -313,39 +292,18 @@ async fn a_non_json_body_comes_back_as_text() {
     let (server, receiver, key) = setup().await;
     server.tool(&key, seed_tool(&receiver.url)).await;
     receiver.reply(Reply::text(200, "Yes, we cover that area."));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true);
     assert_eq!(result["result"], "Yes, we cover that area.");
 
     // Text that merely looks like JSON stays text when the endpoint says it is text.
     receiver.reply(Reply::text(200, "{\"a\": 1}"));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["result"], "{\"a\": 1}");
 
     // An empty body is null.
     receiver.reply(Reply::text(204, ""));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true);
     assert_eq!(result["result"], Value::Null);
 }
@@ -357,28 +315,14 @@ async fn an_oversized_body_is_refused() {
     let (_, key) = server.tenant("plus").await;
     server.tool(&key, seed_tool(&receiver.url)).await;
     receiver.reply(Reply::text(200, &"x".repeat(64 * 1024 + 1)));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["error"]["kind"], "response_too_large");
     assert_eq!(result["result"], Value::Null);
 
     // Exactly at the cap is fine.
     receiver.reply(Reply::text(200, &"x".repeat(64 * 1024)));
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true);
 }
 
@@ -393,14 +337,7 @@ async fn an_unreachable_endpoint_is_a_result() {
     server
         .tool(&key, seed_tool(&format!("http://127.0.0.1:{port}")))
         .await;
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["error"]["kind"], "unreachable");
     assert!(
@@ -464,14 +401,7 @@ async fn blocked_destinations_are_refused_by_default() {
     server
         .tool(&key, seed_tool(&format!("http://{host}:{port}")))
         .await;
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["error"]["kind"], "blocked_destination", "{result}");
     assert!(

@@ -67,14 +67,7 @@ async fn another_tenants_ids_answer_404_everywhere() {
     // A tool of the same name in B is B's own; invoking it never touches A's.
     let other = Receiver::start().await;
     server.tool(&key_b, seed_tool(&other.url)).await;
-    let result = server
-        .invoke(
-            &key_b,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key_b, "94107").await;
     assert_eq!(result["ok"], true);
     assert_eq!(other.requests().len(), 1);
     assert!(receiver.requests().is_empty());

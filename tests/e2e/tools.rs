@@ -273,14 +273,7 @@ async fn secret_headers_are_write_only_and_kept_on_replace() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let result = server
-        .invoke(
-            &key,
-            "receptionist",
-            "check_availability_in_area",
-            json!({"zip_code": "94107", "service_type": "leak"}),
-        )
-        .await;
+    let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true);
     let sent = receiver.only_request();
     assert_eq!(

@@ -136,6 +136,17 @@ impl TestServer {
         body
     }
 
+    /// Invokes the seed tool as the receptionist with `zip` and a service type.
+    pub async fn seed_call(&self, key: &str, zip: &str) -> Value {
+        self.invoke(
+            key,
+            "receptionist",
+            "check_availability_in_area",
+            json!({"zip_code": zip, "service_type": "leak"}),
+        )
+        .await
+    }
+
     /// Uploads a component; asserts 201 and returns its id.
     pub async fn upload(&self, key: &str, name: &str, path: &str) -> String {
         let (status, body) = self

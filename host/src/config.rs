@@ -20,6 +20,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The operator token; generated into the data dir when absent.
     pub admin_token: Option<String>,
+    /// The key sealing tenant secrets (64 hex characters); generated into the data dir when absent.
+    pub secret_key: Option<String>,
     /// Network ranges tenant endpoints may reach despite the outbound guard.
     pub allow_net: Vec<IpNet>,
     /// Cap on an endpoint's response body.
@@ -37,6 +39,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir,
             admin_token: None,
+            secret_key: None,
             allow_net: Vec::new(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,

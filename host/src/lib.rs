@@ -25,6 +25,7 @@ pub mod demo;
 pub mod ids;
 pub mod invoke;
 pub mod plugin;
+pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod tenant;

@@ -44,6 +44,10 @@ struct ServeArgs {
     /// The operator token (at least 16 characters); generated into DATA_DIR/admin-token when absent.
     #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// The key that encrypts tenant secrets at rest (64 hex characters); generated into
+    /// DATA_DIR/secret-key when absent. Keep it with your database backups.
+    #[arg(long, env = "SWITCHBOARD_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
     /// A network tenant endpoints may reach despite the outbound guard (CIDR; repeatable or
     /// comma-separated). For development and tests only, e.g. 127.0.0.0/8.
     #[arg(long, env = "SWITCHBOARD_ALLOW_NET", value_delimiter = ',')]
@@ -123,6 +127,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.data_dir,
         admin_token: args.admin_token,
+        secret_key: args.secret_key,
         allow_net: args.allow_net,
         max_response_bytes: args.max_response_bytes,
         max_request_bytes: args.max_request_bytes,

@@ -8,6 +8,7 @@ use crate::{
     config::Config,
     ids,
     plugin::PluginRuntime,
+    secrets::SecretBox,
     store::{Store, sqlite::SqliteStore},
     webhook::{WebhookClient, guard::NetPolicy},
 };
@@ -21,6 +22,8 @@ pub struct AppState {
     pub webhooks: WebhookClient,
     /// The Wasm component runtime.
     pub plugins: PluginRuntime,
+    /// Seals and opens tenant secrets.
+    pub secrets: SecretBox,
     /// SHA-256 of the operator token (the token itself is not kept in memory).
     pub admin_token_hash: Arc<str>,
     /// The settings the service started with.
@@ -40,10 +43,12 @@ impl AppState {
             config.max_response_bytes,
         )?;
         let plugins = PluginRuntime::new(config.sandbox.clone(), config.data_dir.join("compiled"))?;
+        let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
         Ok(Self {
             store: Arc::new(store),
             webhooks,
             plugins,
+            secrets,
             admin_token_hash: ids::sha256_hex(admin_token.as_bytes()).into(),
             config: Arc::new(config),
         })
@@ -80,8 +85,8 @@ fn admin_token(config: &Config) -> anyhow::Result<String> {
     Ok(token)
 }
 
-/// Writes `data` to a new file readable only by its owner.
-fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+/// Writes `data` to a new file readable only by its owner (mode 0600), durably.
+pub fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

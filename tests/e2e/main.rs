@@ -11,4 +11,5 @@ mod components;
 mod invoke;
 mod isolation;
 mod openapi;
+mod secrets;
 mod tools;

@@ -22,6 +22,7 @@ use crate::{
     ids::{ComponentId, ToolId},
     invoke::{self, InvocationResult, InvokeRequest, Mode},
     plugin::Hook,
+    secrets::Binding,
     state::AppState,
     store::StoreError,
     tenant::{Feature, Tenant},
@@ -103,6 +104,43 @@ async fn check(spec: &mut ToolSpec, state: &AppState, tenant: &Tenant) -> Result
     Ok(function_id)
 }
 
+/// The binding name of a tool's signing secret.
+pub const SIGNING_SECRET: &str = "signing-secret";
+
+/// The binding name of a secret header.
+pub fn header_secret(name: &str) -> String {
+    format!("header:{}", name.to_ascii_lowercase())
+}
+
+/// Seals every secret of `spec` except those in `kept` (binding names of values carried
+/// over, already sealed, from the stored definition).
+fn seal(state: &AppState, tenant: &Tenant, tool: &ToolId, spec: &mut ToolSpec, kept: &[String]) {
+    for header in spec.headers.iter_mut().filter(|h| h.secret) {
+        let name = header_secret(&header.name);
+        if kept.contains(&name) {
+            continue;
+        }
+        if let Some(value) = &header.value {
+            let binding = Binding {
+                tenant: &tenant.id,
+                tool,
+                name: &name,
+            };
+            header.value = Some(state.secrets.seal(binding, value));
+        }
+    }
+    if !kept.iter().any(|k| k == SIGNING_SECRET)
+        && let Some(secret) = &spec.signing_secret
+    {
+        let binding = Binding {
+            tenant: &tenant.id,
+            tool,
+            name: SIGNING_SECRET,
+        };
+        spec.signing_secret = Some(state.secrets.seal(binding, secret));
+    }
+}
+
 /// A function-id clash is a problem with the definition's name, so it answers 422.
 fn name_clash(e: StoreError) -> ApiError {
     match e {
@@ -133,12 +171,15 @@ async fn create_tool(
     require_plan(&auth.tenant)?;
     let function_id = check(&mut spec, &state, &auth.tenant).await?;
     let now = clock::now_rfc3339();
+    let id = ToolId::generate();
+    seal(&state, &auth.tenant, &id, &mut spec, &[]);
     let tool = Tool {
-        id: ToolId::generate(),
+        id,
         function_id,
         spec,
         created_at: now.clone(),
         updated_at: now,
+        signed: false,
     };
     state
         .store
@@ -190,6 +231,8 @@ async fn replace_tool(
 ) -> Result<Json<Tool>, ApiError> {
     require_plan(&auth.tenant)?;
     let existing = find(&state, &auth.tenant, &id).await?;
+    // Secrets sent without a value keep the stored (already sealed) one.
+    let mut kept = Vec::new();
     for header in spec
         .headers
         .iter_mut()
@@ -201,8 +244,20 @@ async fn replace_tool(
             .iter()
             .find(|old| old.secret && old.name.eq_ignore_ascii_case(&header.name))
             .and_then(|old| old.value.clone());
+        if header.value.is_some() {
+            kept.push(header_secret(&header.name));
+        }
+    }
+    match spec.signing_secret.as_deref() {
+        None => {
+            spec.signing_secret = existing.spec.signing_secret.clone();
+            kept.push(SIGNING_SECRET.to_owned());
+        }
+        Some("") => spec.signing_secret = None,
+        Some(_) => {}
     }
     let function_id = check(&mut spec, &state, &auth.tenant).await?;
+    seal(&state, &auth.tenant, &existing.id, &mut spec, &kept);
     let tool = Tool {
         function_id,
         spec,

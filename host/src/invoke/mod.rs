@@ -9,7 +9,7 @@ pub mod result;
 
 use std::{sync::Arc, time::Instant};
 
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -17,14 +17,17 @@ use utoipa::ToSchema;
 pub use result::{ErrorKind, InvocationResult, Timings, ToolError};
 
 use crate::{
+    api::tools::{SIGNING_SECRET, header_secret},
     clock,
     ids::{CallId, ComponentId},
     plugin::{Hook, HookFailure, HookRun, Loaded, LogLine, convert, types},
+    secrets::{Binding, OpenError},
     state::AppState,
     store::CallRecord,
     tenant::{Feature, Tenant},
+    tool::ToolSpec,
     tool::{Attachment, FailurePolicy, Tool, args, model::Agent},
-    webhook::{WebhookError, WebhookResponse, request},
+    webhook::{OutboundRequest, WebhookError, WebhookResponse, request, signing},
 };
 
 /// The longest call or conversation id accepted.
@@ -256,8 +259,11 @@ async fn run(
         }
     }
 
-    let outbound = request::build(
-        &tool.spec,
+    // Secrets are opened here, for this request only.
+    let (spec, signing_key) = open_secrets(state, tenant, tool)
+        .map_err(|e| Failure::new(ErrorKind::SecretUnavailable, e.to_string()))?;
+    let mut outbound = request::build(
+        &spec,
         &arguments,
         &[(
             HeaderName::from_static("switchboard-call-id"),
@@ -265,6 +271,10 @@ async fn run(
         )],
     )
     .map_err(|e| Failure::new(ErrorKind::InvalidArguments, e.0))?;
+    drop(spec);
+    if let Some(key) = signing_key {
+        sign(&mut outbound, &key, call_id);
+    }
     trace.request = json!({"method": outbound.method.as_str(), "url": outbound.url.as_str()});
 
     let sent = Instant::now();
@@ -338,6 +348,59 @@ async fn run(
         value,
         speech: None,
     })
+}
+
+/// The tool's definition with its secret headers opened, and its signing key.
+fn open_secrets(
+    state: &AppState,
+    tenant: &Tenant,
+    tool: &Tool,
+) -> Result<(ToolSpec, Option<Vec<u8>>), OpenError> {
+    let mut spec = tool.spec.clone();
+    for header in spec.headers.iter_mut().filter(|h| h.secret) {
+        if let Some(sealed) = &header.value {
+            let name = header_secret(&header.name);
+            let binding = Binding {
+                tenant: &tenant.id,
+                tool: &tool.id,
+                name: &name,
+            };
+            header.value = Some(state.secrets.open(binding, sealed)?);
+        }
+    }
+    let key = match &spec.signing_secret {
+        Some(sealed) => {
+            let binding = Binding {
+                tenant: &tenant.id,
+                tool: &tool.id,
+                name: SIGNING_SECRET,
+            };
+            let secret = state.secrets.open(binding, sealed)?;
+            Some(signing::decode_secret(&secret).map_err(|_| OpenError(SIGNING_SECRET.into()))?)
+        }
+        None => None,
+    };
+    Ok((spec, key))
+}
+
+/// Adds the Standard Webhooks headers over the exact bytes being sent.
+fn sign(outbound: &mut OutboundRequest, key: &[u8], call_id: &str) {
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let body = outbound.body.as_deref().unwrap_or_default();
+    let signature = signing::signature(key, call_id, timestamp, body);
+    for (name, value) in [
+        ("webhook-id", call_id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            outbound
+                .headers
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
 }
 
 /// The component attached, ready to run; a message when it cannot be loaded.

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     TransformFailed,
     /// A transform component refused the call on purpose.
     TransformRefused,
+    /// A stored secret of the tool could not be decrypted (wrong key or a tampered row).
+    SecretUnavailable,
 }
 
 impl ErrorKind {
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::PlanRequired => "plan_required",
             ErrorKind::TransformFailed => "transform_failed",
             ErrorKind::TransformRefused => "transform_refused",
+            ErrorKind::SecretUnavailable => "secret_unavailable",
         }
     }
 
@@ -69,7 +72,8 @@ impl ErrorKind {
             | ErrorKind::WebhookStatus
             | ErrorKind::ResponseTooLarge
             | ErrorKind::BlockedDestination
-            | ErrorKind::TransformFailed => {
+            | ErrorKind::TransformFailed
+            | ErrorKind::SecretUnavailable => {
                 "Sorry, I couldn't look that up just now. Let me take a note and we'll get back to you."
             }
         }

@@ -131,6 +131,7 @@ fn tool_from_row(row: &Row<'_>) -> rusqlite::Result<Tool> {
         spec,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
+        signed: false,
     })
 }
 

@@ -249,6 +249,11 @@ pub struct ToolSpec {
     /// Static headers sent with every request.
     #[serde(default)]
     pub headers: Vec<HeaderSpec>,
+    /// A Standard Webhooks secret (`whsec_<base64>`, 24–64 bytes): when set, every request
+    /// carries `webhook-id`, `webhook-timestamp` and `webhook-signature`. Write-only: it reads
+    /// `null` (see `signed`); on replace, leaving it out keeps it and `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
     /// Components that reshape the arguments before the call and the answer after it.
     #[serde(default, skip_serializing_if = "Transforms::is_empty")]
     pub transforms: Transforms,
@@ -278,6 +283,8 @@ pub struct Tool {
     pub created_at: String,
     /// RFC 3339 time of the last replace.
     pub updated_at: String,
+    /// Whether requests are signed (a signing secret is set; it is never returned).
+    pub signed: bool,
 }
 
 impl Tool {
@@ -287,6 +294,8 @@ impl Tool {
         for header in tool.spec.headers.iter_mut().filter(|h| h.secret) {
             header.value = None;
         }
+        tool.signed = tool.spec.signing_secret.is_some();
+        tool.spec.signing_secret = None;
         tool
     }
 }

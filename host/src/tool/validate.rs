@@ -16,7 +16,10 @@ use super::{
     model::{Param, ToolSpec},
     slug,
 };
-use crate::webhook::guard::NetPolicy;
+use crate::{
+    secrets::SecretBox,
+    webhook::{guard::NetPolicy, signing},
+};
 
 /// Longest tool name accepted.
 pub const MAX_NAME: usize = 128;
@@ -217,6 +220,12 @@ pub fn validate(spec: &mut ToolSpec, policy: &NetPolicy) -> Result<String, Vec<F
 
     check_headers(spec, &mut errors);
     check_transforms(spec, &mut errors);
+    if let Some(secret) = &spec.signing_secret
+        && !SecretBox::is_sealed(secret)
+        && let Err(message) = signing::decode_secret(secret)
+    {
+        errors.add("signing_secret", message);
+    }
 
     match (errors.0.is_empty(), function_id) {
         (true, Some(id)) => Ok(id),

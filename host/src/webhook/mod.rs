@@ -10,6 +10,7 @@
 pub mod client;
 pub mod guard;
 pub mod request;
+pub mod signing;
 
 pub use client::{WebhookClient, WebhookError, WebhookResponse};
 pub use request::OutboundRequest;

@@ -4,7 +4,12 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use ipnet::IpNet;
 
-use crate::plugin::SandboxLimits;
+use crate::{invoke::limits::InvokeLimits, plugin::SandboxLimits};
+
+/// Default cap on tools per tenant.
+pub const DEFAULT_MAX_TOOLS: usize = 1000;
+/// Default cap on components per tenant.
+pub const DEFAULT_MAX_COMPONENTS: usize = 100;
 
 /// Default cap on an endpoint's response body (1 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -30,6 +35,12 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Limits of the Wasm sandbox.
     pub sandbox: SandboxLimits,
+    /// Per-tenant invocation limits, per plan.
+    pub invoke_limits: InvokeLimits,
+    /// Most tools one tenant may define.
+    pub max_tools_per_tenant: usize,
+    /// Most components one tenant may upload.
+    pub max_components_per_tenant: usize,
 }
 
 impl Config {
@@ -44,6 +55,9 @@ impl Config {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             sandbox: SandboxLimits::default(),
+            invoke_limits: InvokeLimits::default(),
+            max_tools_per_tenant: DEFAULT_MAX_TOOLS,
+            max_components_per_tenant: DEFAULT_MAX_COMPONENTS,
         }
     }
 }

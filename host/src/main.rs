@@ -7,7 +7,11 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
-use switchboard::{AppState, Config, config, demo, plugin::SandboxLimits};
+use switchboard::{
+    AppState, Config, config, demo,
+    invoke::limits::{InvokeLimits, PlanLimits},
+    plugin::SandboxLimits,
+};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -70,6 +74,24 @@ struct ServeArgs {
     /// Largest component upload, in bytes.
     #[arg(long, env = "SWITCHBOARD_MAX_COMPONENT_BYTES", default_value_t = 16 * 1024 * 1024)]
     max_component_bytes: usize,
+    /// Invocations in flight at once per plus tenant.
+    #[arg(long, env = "SWITCHBOARD_PLUS_CONCURRENCY", default_value_t = 20)]
+    plus_concurrency: u32,
+    /// Invocations per minute per plus tenant (bursts of 1/20 of it above the rate).
+    #[arg(long, env = "SWITCHBOARD_PLUS_RATE", default_value_t = 1200)]
+    plus_rate: u32,
+    /// Invocations in flight at once per pro tenant.
+    #[arg(long, env = "SWITCHBOARD_PRO_CONCURRENCY", default_value_t = 100)]
+    pro_concurrency: u32,
+    /// Invocations per minute per pro tenant (bursts of 1/20 of it above the rate).
+    #[arg(long, env = "SWITCHBOARD_PRO_RATE", default_value_t = 6000)]
+    pro_rate: u32,
+    /// Most tools one tenant may define.
+    #[arg(long, env = "SWITCHBOARD_MAX_TOOLS_PER_TENANT", default_value_t = config::DEFAULT_MAX_TOOLS)]
+    max_tools_per_tenant: usize,
+    /// Most components one tenant may upload.
+    #[arg(long, env = "SWITCHBOARD_MAX_COMPONENTS_PER_TENANT", default_value_t = config::DEFAULT_MAX_COMPONENTS)]
+    max_components_per_tenant: usize,
     /// Component hook calls that may run at once.
     #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY", default_value_t = 64)]
     plugin_concurrency: u32,
@@ -139,6 +161,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             concurrency: args.plugin_concurrency,
             ..SandboxLimits::default()
         },
+        invoke_limits: InvokeLimits {
+            plus: PlanLimits {
+                concurrency: args.plus_concurrency,
+                per_minute: args.plus_rate,
+                burst: (args.plus_rate / 20).max(1),
+            },
+            pro: PlanLimits {
+                concurrency: args.pro_concurrency,
+                per_minute: args.pro_rate,
+                burst: (args.pro_rate / 20).max(1),
+            },
+        },
+        max_tools_per_tenant: args.max_tools_per_tenant,
+        max_components_per_tenant: args.max_components_per_tenant,
     };
     if !config.allow_net.is_empty() {
         tracing::warn!(allow_net = ?config.allow_net, "the outbound guard is opened for these networks");

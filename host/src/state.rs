@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::{
     config::Config,
     ids,
+    invoke::limits::Admission,
     plugin::PluginRuntime,
     secrets::SecretBox,
     store::{Store, sqlite::SqliteStore},
@@ -24,6 +25,8 @@ pub struct AppState {
     pub plugins: PluginRuntime,
     /// Seals and opens tenant secrets.
     pub secrets: SecretBox,
+    /// Per-tenant invocation limits.
+    pub admission: Admission,
     /// SHA-256 of the operator token (the token itself is not kept in memory).
     pub admin_token_hash: Arc<str>,
     /// The settings the service started with.
@@ -49,6 +52,7 @@ impl AppState {
             webhooks,
             plugins,
             secrets,
+            admission: Admission::new(config.invoke_limits),
             admin_token_hash: ids::sha256_hex(admin_token.as_bytes()).into(),
             config: Arc::new(config),
         })

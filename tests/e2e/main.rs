@@ -10,6 +10,7 @@ mod binary;
 mod components;
 mod invoke;
 mod isolation;
+mod limits;
 mod openapi;
 mod secrets;
 mod tools;

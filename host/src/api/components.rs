@@ -89,6 +89,13 @@ async fn upload_component(
     require_plan(&auth.tenant)?;
     let name = check_name(query.name.as_deref())?;
     let sha256 = ids::sha256_hex(&bytes);
+    let existing = state.store.components(&auth.tenant.id).await?;
+    let max = state.config.max_components_per_tenant;
+    if existing.len() >= max && !existing.iter().any(|c| c.sha256 == sha256) {
+        return Err(ApiError::Conflict(format!(
+            "this tenant already has {max} components, the most allowed; delete one first"
+        )));
+    }
     let hooks = state
         .plugins
         .prepare(bytes.to_vec(), sha256.clone())

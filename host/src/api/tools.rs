@@ -170,6 +170,12 @@ async fn create_tool(
 ) -> Result<(StatusCode, Json<Tool>), ApiError> {
     require_plan(&auth.tenant)?;
     let function_id = check(&mut spec, &state, &auth.tenant).await?;
+    let max = state.config.max_tools_per_tenant;
+    if state.store.tools(&auth.tenant.id).await?.len() >= max {
+        return Err(ApiError::Conflict(format!(
+            "this tenant already has {max} tools, the most allowed; delete one first"
+        )));
+    }
     let now = clock::now_rfc3339();
     let id = ToolId::generate();
     seal(&state, &auth.tenant, &id, &mut spec, &[]);

@@ -5,6 +5,7 @@
 //! and a stable [`ErrorKind`] — the model reads it and recovers. Protocol problems (bad key,
 //! unknown tool) are the API layer's business and never reach this module.
 
+pub mod limits;
 pub mod result;
 
 use std::{sync::Arc, time::Instant};
@@ -87,7 +88,10 @@ pub async fn invoke(
     let created_at = clock::now_rfc3339();
     let mut trace = Trace::default();
 
-    let outcome = run(state, tenant, agent, tool, &req, &call_id, &mut trace).await;
+    let outcome = match state.admission.admit(&tenant.id, tenant.plan) {
+        Ok(_admitted) => run(state, tenant, agent, tool, &req, &call_id, &mut trace).await,
+        Err(limited) => Err(Failure::new(ErrorKind::RateLimited, limited.to_string())),
+    };
     let mut result = InvocationResult {
         call_id: call_id.clone(),
         tool: tool.function_id.clone(),

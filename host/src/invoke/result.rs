@@ -34,6 +34,8 @@ pub enum ErrorKind {
     TransformRefused,
     /// A stored secret of the tool could not be decrypted (wrong key or a tampered row).
     SecretUnavailable,
+    /// The tenant is over its plan's concurrency or rate limit; nothing was sent.
+    RateLimited,
 }
 
 impl ErrorKind {
@@ -51,6 +53,7 @@ impl ErrorKind {
             ErrorKind::TransformFailed => "transform_failed",
             ErrorKind::TransformRefused => "transform_refused",
             ErrorKind::SecretUnavailable => "secret_unavailable",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 
@@ -64,6 +67,9 @@ impl ErrorKind {
                 "Sorry, that's taking longer than it should. Let me take a note and we'll follow up with you."
             }
             ErrorKind::PlanRequired => "Sorry, I can't do that over the phone right now.",
+            ErrorKind::RateLimited => {
+                "Sorry, our system is very busy right now. Let me take a note and we'll get back to you."
+            }
             ErrorKind::TransformRefused => {
                 "Sorry, I can't help with that one. Could you put it another way?"
             }

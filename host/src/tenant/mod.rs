@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use crate::ids::{KeyId, TenantId};
 
 /// A tenant's plan. Each plan includes everything of the one before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     /// No webhook tools.

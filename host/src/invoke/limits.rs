@@ -83,11 +83,14 @@ struct TenantGate {
     limits: PlanLimits,
 }
 
+/// Each tenant's gate, by tenant and plan (a plan change gets fresh limits).
+type Gates = HashMap<(TenantId, Plan), Arc<TenantGate>>;
+
 /// Admission state for every tenant seen by this replica (cheap to clone).
 #[derive(Clone)]
 pub struct Admission {
     limits: InvokeLimits,
-    gates: Arc<Mutex<HashMap<(TenantId, Plan), Arc<TenantGate>>>>,
+    gates: Arc<Mutex<Gates>>,
 }
 
 /// Held for the duration of one call.

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use reqwest::redirect;
 
 use super::{
-    guard::{GuardedResolver, NetPolicy, find_blocked},
+    guard::{GuardedResolver, Lookup, NetPolicy, find_blocked, system_lookup},
     request::OutboundRequest,
 };
 use crate::tool::model::Method;
@@ -57,8 +57,15 @@ pub struct WebhookClient {
 impl WebhookClient {
     /// A client enforcing `policy`, reading at most `max_body` bytes of any answer.
     pub fn new(policy: NetPolicy, max_body: usize) -> anyhow::Result<Self> {
+        Self::with_lookup(policy, max_body, Arc::new(system_lookup))
+    }
+
+    /// The same client, asking `lookup` instead of the system resolver for names (tests play a
+    /// rebinding name server with it); every answer still goes through `policy`.
+    pub fn with_lookup(policy: NetPolicy, max_body: usize, lookup: Lookup) -> anyhow::Result<Self> {
+        let resolver = GuardedResolver::with_lookup(policy.clone(), lookup);
         let http = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+            .dns_resolver(Arc::new(resolver))
             .no_proxy()
             .redirect(redirect::Policy::none())
             .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))

@@ -164,7 +164,7 @@ fn classify(err: &reqwest::Error, host: &str, during: &str) -> WebhookError {
     if let Some(blocked) = find_blocked(err) {
         return WebhookError::Blocked(blocked.to_string());
     }
-    let chain = error_chain(err);
+    let chain = source_chain(err);
     if err.is_connect() {
         let why = if chain.contains("dns error") || chain.contains("failed to lookup") {
             "its name could not be resolved"
@@ -189,9 +189,12 @@ fn classify(err: &reqwest::Error, host: &str, during: &str) -> WebhookError {
     WebhookError::Unreachable(format!("the connection to {host} failed while {during}"))
 }
 
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
+/// The text of the error's sources, lowercased. reqwest's own message is left out: it
+/// carries the URL, and words in a tenant's URL (`/invalid`, `parse.example.com`) must not
+/// decide what a failure is.
+fn source_chain(err: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source = std::error::Error::source(err);
     while let Some(e) = source {
         text.push_str(": ");
         text.push_str(&e.to_string());

@@ -8,6 +8,7 @@ mod utils;
 mod auth;
 mod binary;
 mod components;
+mod faults;
 mod guard;
 mod invoke;
 mod isolation;

@@ -13,4 +13,5 @@ mod guard;
 mod invoke;
 mod isolation;
 mod openapi;
+mod robustness;
 mod tools;

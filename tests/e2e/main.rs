@@ -8,6 +8,7 @@ mod utils;
 mod auth;
 mod binary;
 mod components;
+mod crash;
 mod faults;
 mod guard;
 mod invoke;

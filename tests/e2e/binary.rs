@@ -1,78 +1,12 @@
 //! The real `switchboard` binary as an operator runs it: start-up, the generated operator
 //! token, graceful shutdown on SIGTERM, state surviving a restart, and `switchboard demo`.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::utils::{ADMIN, Receiver, binary, call, client, seed_tool};
-
-/// A `switchboard serve` process and the address it announced.
-struct Process {
-    child: Child,
-    url: String,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Process {
-    fn serve(data_dir: &Path, extra: &[&str]) -> Process {
-        let mut cmd = Command::new(binary());
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(["--allow-net", "127.0.0.0/8"])
-            .args(extra)
-            .env_remove("SWITCHBOARD_ADMIN_TOKEN")
-            .env_remove("SWITCHBOARD_ALLOW_NET")
-            .env("SWITCHBOARD_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("the binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut seen = Vec::new();
-        let url = loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no 'listening on' line; stderr so far: {seen:#?}"));
-            if let Some(i) = line.find("listening on http://") {
-                break line[i + "listening on ".len()..].trim().to_owned();
-            }
-            seen.push(line);
-        };
-        Process {
-            child,
-            url,
-            stderr: rx,
-        }
-    }
-
-    /// Sends SIGTERM and waits for a clean exit; returns the rest of stderr.
-    fn terminate(mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
-        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
+use crate::utils::{ADMIN, Process, Receiver, binary, call, client, seed_tool};
 
 #[tokio::test]
 async fn state_survives_a_restart_of_the_binary() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::utils::{Receiver, Reply, TestServer, seed_tool};
+use crate::utils::{Receiver, Reply, TestServer, loopback_hostname, seed_tool};
 
 async fn setup() -> (TestServer, Receiver, String) {
     let server = TestServer::start().await;
@@ -347,24 +347,6 @@ async fn an_unreachable_endpoint_is_a_result() {
             .contains("refused"),
         "{result}"
     );
-}
-
-/// This machine's host name, checked to resolve to a loopback address (Debian maps it to
-/// 127.0.1.1 or 127.0.0.1 in /etc/hosts): a name the guard can only judge after resolving.
-async fn loopback_hostname() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .expect("a Linux host name")
-        .trim()
-        .to_owned();
-    let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 80))
-        .await
-        .unwrap()
-        .collect();
-    assert!(
-        !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()),
-        "precondition: the host name {name} should resolve to loopback, got {addrs:?}"
-    );
-    name
 }
 
 #[tokio::test]

@@ -1,13 +1,15 @@
 //! Shared helpers: a [`TestServer`] running the real service on an ephemeral port with its
-//! own data dir, and a [`Receiver`] — a real HTTP endpoint on loopback that records every
-//! request and answers as the test tells it to.
+//! own data dir, a [`Receiver`] — a real HTTP endpoint on loopback that records every
+//! request and answers as the test tells it to — and a [`Process`] running the real binary.
 
 #![allow(dead_code)]
 
 use std::{
+    io::{BufRead, BufReader},
     net::SocketAddr,
-    path::PathBuf,
-    sync::{Arc, Mutex},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, mpsc},
     time::Duration,
 };
 
@@ -378,4 +380,104 @@ async fn record(
 /// The path of the real `switchboard` binary built for these tests.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+}
+
+/// This machine's host name, checked to resolve to a loopback address (Debian maps it to
+/// 127.0.1.1 or 127.0.0.1 in /etc/hosts): a name the guard can only judge after resolving.
+pub async fn loopback_hostname() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("a Linux host name")
+        .trim()
+        .to_owned();
+    let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 80))
+        .await
+        .unwrap()
+        .collect();
+    assert!(
+        !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()),
+        "precondition: the host name {name} should resolve to loopback, got {addrs:?}"
+    );
+    name
+}
+
+/// A `switchboard serve` process and the address it announced. Dropping it kills the
+/// process, so a failing test leaves nothing running.
+pub struct Process {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, from the "listening on" line.
+    pub url: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Process {
+    /// Starts `switchboard serve` on `127.0.0.1:0` with `data_dir`, loopback allowed, and
+    /// `extra` flags; returns once it has announced where it listens.
+    pub fn serve(data_dir: &Path, extra: &[&str]) -> Process {
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(["--allow-net", "127.0.0.0/8"])
+            .args(extra)
+            .env_remove("SWITCHBOARD_ADMIN_TOKEN")
+            .env_remove("SWITCHBOARD_ALLOW_NET")
+            .env("SWITCHBOARD_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("the binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let url = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no 'listening on' line; stderr so far: {seen:#?}"));
+            if let Some(i) = line.find("listening on http://") {
+                break line[i + "listening on ".len()..].trim().to_owned();
+            }
+            seen.push(line);
+        };
+        Process {
+            child,
+            url,
+            stderr: rx,
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the rest of stderr.
+    pub fn terminate(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Kills the process with SIGKILL — no shutdown, no flush, a crash — and reaps it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL is delivered");
+        let exit = self.child.wait().unwrap();
+        assert!(
+            !exit.success(),
+            "a killed process does not exit cleanly: {exit:?}"
+        );
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // A no-op once the child was reaped by `terminate` or `kill`.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,15 +1,12 @@
 //! Agent-runtime routes: invoke a tool by function id on behalf of an agent. Any tenant key
 //! works (`invoke` or `manage`); the tenant comes from the key.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::{ApiJson, TenantAuth},
+    extract::{ApiJson, ApiPath, TenantAuth},
 };
 use crate::{
     invoke::{self, InvocationResult, InvokeRequest, Mode},
@@ -42,7 +39,7 @@ pub fn agent(name: &str) -> Result<Agent, ApiError> {
 async fn invoke_tool(
     auth: TenantAuth,
     State(state): State<AppState>,
-    Path(agent_name): Path<String>,
+    ApiPath(agent_name): ApiPath<String>,
     ApiJson(body): ApiJson<InvokeRequest>,
 ) -> Result<Json<InvocationResult>, ApiError> {
     let agent = agent(&agent_name)?;

@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{DefaultBodyLimit, Path, State},
+    extract::{DefaultBodyLimit, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::{ApiQuery, Manage, RawBody},
+    extract::{ApiPath, ApiQuery, Manage, RawBody},
 };
 use crate::{
     clock,
@@ -143,7 +143,7 @@ async fn list_components(
 async fn get_component(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ComponentRecord>, ApiError> {
     state
         .store
@@ -177,7 +177,7 @@ pub fn users<'a>(tools: &'a [Tool], id: &str) -> Vec<&'a str> {
 async fn delete_component(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let tools = state.store.tools(&auth.tenant.id).await?;
     let users = users(&tools, &id);

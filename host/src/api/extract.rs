@@ -1,10 +1,12 @@
-//! Extractors whose rejections speak the API's error shape: JSON bodies and query strings
-//! with the path of the offending field, and the three credentials (operator token, `manage`
-//! key, any tenant key). The tenant always comes from the key.
+//! Extractors whose rejections speak the API's error shape: JSON bodies, query strings and
+//! path parameters with the name of the offending field, and the three credentials (operator
+//! token, `manage` key, any tenant key). The tenant always comes from the key.
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
+    extract::{
+        FromRequest, FromRequestParts, Path, Request, path::ErrorKind, rejection::PathRejection,
+    },
     http::{StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
@@ -87,6 +89,36 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 let path = e.path().to_string();
                 ApiError::invalid(format!("query.{path}"), e.into_inner().to_string())
             })
+    }
+}
+
+/// Path parameters. One that is not UTF-8 once percent-decoded (`/v1/tools/%FF`) is a 422
+/// naming it, in the API's error shape, instead of axum's plain-text 400.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => {
+                    ApiError::invalid(format!("path.{key}"), "is not valid UTF-8")
+                }
+                ErrorKind::ParseErrorAtKey { key, .. }
+                | ErrorKind::DeserializeError { key, .. } => {
+                    ApiError::invalid(format!("path.{key}"), e.body_text())
+                }
+                _ => ApiError::invalid("path", e.body_text()),
+            }),
+            // Missing parameters are a routing mistake of ours, not the caller's.
+            Err(other) => Err(ApiError::Internal(anyhow::anyhow!(
+                "path parameters: {}",
+                other.body_text()
+            ))),
+        }
     }
 }
 

@@ -1,17 +1,13 @@
 //! Tenant key routes: issue `manage` and `invoke` keys (shown once), list them, revoke them.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::{ApiJson, Manage},
+    extract::{ApiJson, ApiPath, Manage},
 };
 use crate::{
     clock,
@@ -110,7 +106,7 @@ async fn list_keys(
 async fn revoke_key(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if state
         .store

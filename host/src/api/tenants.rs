@@ -1,14 +1,14 @@
 //! Operator routes: create tenants (with their first `manage` key), read them, change their
 //! plan. A downgrade keeps the tenant's data; the plan is checked when it is used.
 
-use axum::{extract::Path, http::StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::{ApiJson, Operator},
+    extract::{ApiJson, ApiPath, Operator},
     keys::mint_key,
 };
 use crate::{
@@ -115,7 +115,7 @@ async fn create_tenant(
 async fn get_tenant(
     _: Operator,
     axum::extract::State(state): axum::extract::State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<axum::Json<Tenant>, ApiError> {
     state
         .store
@@ -135,7 +135,7 @@ async fn get_tenant(
 async fn update_tenant(
     _: Operator,
     axum::extract::State(state): axum::extract::State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateTenant>,
 ) -> Result<axum::Json<Tenant>, ApiError> {
     if let Some(name) = &body.name {

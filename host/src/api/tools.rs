@@ -3,11 +3,7 @@
 //! Defining a tool needs a plan with webhook tools; reading and deleting do not, so a
 //! downgraded tenant keeps (and can clean up) its data. Secret header values never leave.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -15,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::{ApiJson, Manage},
+    extract::{ApiJson, ApiPath, Manage},
 };
 use crate::{
     clock,
@@ -218,7 +214,7 @@ async fn list_tools(
 async fn get_tool(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Tool>, ApiError> {
     Ok(Json(find(&state, &auth.tenant, &id).await?.redacted()))
 }
@@ -232,7 +228,7 @@ async fn get_tool(
 async fn replace_tool(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(mut spec): ApiJson<ToolSpec>,
 ) -> Result<Json<Tool>, ApiError> {
     require_plan(&auth.tenant)?;
@@ -290,7 +286,7 @@ async fn replace_tool(
 async fn delete_tool(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if state
         .store
@@ -312,7 +308,7 @@ async fn delete_tool(
 async fn test_tool(
     Manage(auth): Manage,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TestRequest>,
 ) -> Result<Json<InvocationResult>, ApiError> {
     let tool = find(&state, &auth.tenant, &id).await?;

@@ -24,8 +24,11 @@
 
 use std::{
     error::Error,
-    fmt, io,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    fmt,
+    future::Future,
+    io,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    pin::Pin,
     sync::Arc,
 };
 
@@ -374,51 +377,103 @@ impl Blocked {
     }
 }
 
+/// What a [`Lookup`] returns: every address the name has, unfiltered.
+pub type LookupFuture = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;
+
+/// Turns a name into addresses. The guard checks whatever this answers, every time it
+/// answers; the service uses the system resolver ([`system_lookup`]), tests inject their own
+/// (a resolver that rebinds, one that answers public and private addresses together).
+pub type Lookup = Arc<dyn Fn(&str) -> LookupFuture + Send + Sync>;
+
+/// The system resolver (`getaddrinfo` through `tokio::net::lookup_host`).
+pub fn system_lookup(host: &str) -> LookupFuture {
+    let host = host.to_owned();
+    Box::pin(async move {
+        Ok(tokio::net::lookup_host((host.as_str(), 0))
+            .await?
+            .map(|addr| addr.ip())
+            .collect())
+    })
+}
+
 /// A reqwest DNS resolver that returns only the addresses the policy allows, so the client
-/// connects to nothing but checked addresses: there is no second lookup to rebind.
-#[derive(Clone, Debug, Default)]
+/// connects to nothing but checked addresses: there is no second lookup to rebind. Each
+/// resolution is checked on its own; nothing from an earlier answer is trusted later.
+#[derive(Clone)]
 pub struct GuardedResolver {
     policy: Arc<NetPolicy>,
+    lookup: Lookup,
+}
+
+impl fmt::Debug for GuardedResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardedResolver")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for GuardedResolver {
+    fn default() -> Self {
+        Self::new(NetPolicy::default())
+    }
 }
 
 impl GuardedResolver {
-    /// A resolver that filters every answer through `policy`.
+    /// A resolver that asks the system and filters every answer through `policy`.
     pub fn new(policy: NetPolicy) -> Self {
+        Self::with_lookup(policy, Arc::new(system_lookup))
+    }
+
+    /// A resolver that asks `lookup` instead of the system, and filters every answer through
+    /// `policy` just the same.
+    pub fn with_lookup(policy: NetPolicy, lookup: Lookup) -> Self {
         Self {
             policy: Arc::new(policy),
+            lookup,
         }
+    }
+
+    /// Resolves `host` and keeps only the addresses `policy` allows; when there are none, the
+    /// error is the [`Blocked`] refusal of the first address, or an [`io::Error`] when the
+    /// lookup failed or the name has no address at all.
+    pub async fn resolve_checked(
+        &self,
+        host: &str,
+    ) -> Result<Vec<IpAddr>, Box<dyn Error + Send + Sync>> {
+        let mut allowed = Vec::new();
+        let mut first_refused = None;
+        for ip in (self.lookup)(host).await? {
+            match self.policy.check_ip(ip) {
+                Ok(()) => allowed.push(ip),
+                Err(blocked) if first_refused.is_none() => first_refused = Some((ip, blocked)),
+                Err(_) => {}
+            }
+        }
+        if !allowed.is_empty() {
+            return Ok(allowed);
+        }
+        Err(match first_refused {
+            Some((ip, blocked)) => Blocked {
+                host: host.to_owned(),
+                addr: Some(ip),
+                ..blocked
+            }
+            .into(),
+            None => {
+                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no addresses")).into()
+            }
+        })
     }
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let policy = Arc::clone(&self.policy);
+        let resolver = self.clone();
         Box::pin(async move {
-            let host = name.as_str();
-            let mut allowed = Vec::new();
-            let mut first_refused = None;
-            for addr in tokio::net::lookup_host((host, 0)).await? {
-                match policy.check_ip(addr.ip()) {
-                    Ok(()) => allowed.push(addr),
-                    Err(blocked) if first_refused.is_none() => {
-                        first_refused = Some((addr.ip(), blocked));
-                    }
-                    Err(_) => {}
-                }
-            }
-            if !allowed.is_empty() {
-                return Ok(Box::new(allowed.into_iter()) as Addrs);
-            }
-            Err(match first_refused {
-                Some((ip, blocked)) => Blocked {
-                    host: host.to_owned(),
-                    addr: Some(ip),
-                    ..blocked
-                }
-                .into(),
-                None => io::Error::new(io::ErrorKind::NotFound, format!("{host} has no addresses"))
-                    .into(),
-            })
+            let addrs = resolver.resolve_checked(name.as_str()).await?;
+            let addrs = addrs.into_iter().map(|ip| SocketAddr::new(ip, 0));
+            Ok(Box::new(addrs) as Addrs)
         })
     }
 }
@@ -445,7 +500,11 @@ pub fn find_blocked<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a Blocked> {
 
 #[cfg(test)]
 mod tests {
-    use std::{net::SocketAddr, str::FromStr, time::Duration};
+    use std::{
+        str::FromStr,
+        sync::atomic::{AtomicUsize, Ordering},
+        time::Duration,
+    };
 
     use tokio::{
         io::{AsyncReadExt, AsyncWriteExt},
@@ -721,6 +780,87 @@ mod tests {
             .unwrap_err();
         assert!(find_blocked(err.as_ref()).is_none());
         assert!(err.downcast_ref::<io::Error>().is_some(), "{err:?}");
+    }
+
+    /// A lookup that gives its n-th answer on its n-th call (the last one from then on), like
+    /// an attacker's name server with a TTL of zero, and counts how often it was asked.
+    fn scripted(answers: &[&[&str]]) -> (Lookup, Arc<AtomicUsize>) {
+        let answers: Vec<Vec<IpAddr>> = answers
+            .iter()
+            .map(|ips| ips.iter().map(|ip| ip.parse().unwrap()).collect())
+            .collect();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let lookup: Lookup = Arc::new(move |_host: &str| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let answer = answers[n.min(answers.len() - 1)].clone();
+            Box::pin(async move { Ok(answer) })
+        });
+        (lookup, calls)
+    }
+
+    #[tokio::test]
+    async fn a_mixed_answer_yields_only_its_public_addresses() {
+        let public: IpAddr = "93.184.216.34".parse().unwrap();
+        for answer in [
+            &["93.184.216.34", "127.0.0.1"][..],
+            &["127.0.0.1", "93.184.216.34"],
+            &[
+                "10.0.0.1",
+                "93.184.216.34",
+                "169.254.169.254",
+                "::ffff:127.0.0.1",
+            ],
+        ] {
+            let (lookup, _) = scripted(&[answer]);
+            let resolver = GuardedResolver::with_lookup(NetPolicy::default(), lookup);
+            let checked = resolver.resolve_checked("mixed.test").await.unwrap();
+            assert_eq!(checked, [public], "{answer:?}");
+            // What reqwest connects to is exactly that, whatever the port.
+            let name = Name::from_str("mixed.test").unwrap();
+            let addrs: Vec<SocketAddr> = resolver.resolve(name).await.unwrap().collect();
+            assert_eq!(addrs, [SocketAddr::new(public, 0)], "{answer:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rebinding_name_server_never_gets_its_private_answer_through() {
+        let (lookup, calls) = scripted(&[
+            &["93.184.216.34"],
+            &["127.0.0.1"],
+            &["169.254.169.254"],
+            &["::ffff:10.0.0.1"],
+        ]);
+        let resolver = GuardedResolver::with_lookup(NetPolicy::default(), lookup);
+
+        // The first answer is public and is let through...
+        let first = resolver.resolve_checked("rebind.test").await.unwrap();
+        assert_eq!(first, [IpAddr::from([93, 184, 216, 34])]);
+
+        // ...and every later answer is checked again on its own: the public first answer
+        // earns the name nothing.
+        for (addr, range) in [
+            ("127.0.0.1", R::Loopback),
+            ("169.254.169.254", R::LinkLocal),
+            ("::ffff:10.0.0.1", R::Private),
+        ] {
+            let err = resolver.resolve_checked("rebind.test").await.unwrap_err();
+            let blocked = find_blocked(err.as_ref())
+                .unwrap_or_else(|| panic!("{addr}: not a refusal: {err:?}"));
+            assert_eq!(blocked.range(), Some(range), "{addr}");
+            assert_eq!(blocked.addr, Some(addr.parse().unwrap()));
+            assert_eq!(blocked.host(), "rebind.test");
+            assert!(blocked.to_string().contains(addr), "{blocked}");
+        }
+        // Through reqwest's trait too: an error, never an address to connect to.
+        let name = Name::from_str("rebind.test").unwrap();
+        let err = resolver.resolve(name).await.err().expect("refused");
+        assert!(find_blocked(err.as_ref()).is_some(), "{err:?}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            5,
+            "every resolution asked again"
+        );
     }
 
     fn client(policy: NetPolicy) -> reqwest::Client {

@@ -16,5 +16,6 @@ mod isolation;
 mod limits;
 mod openapi;
 mod robustness;
+mod schemas;
 mod secrets;
 mod tools;

@@ -1,21 +1,32 @@
-//! Agent-runtime routes: invoke a tool by function id on behalf of an agent. Any tenant key
-//! works (`invoke` or `manage`); the tenant comes from the key.
+//! Agent-runtime routes: list the tools an agent may call, in the model's own schema format,
+//! and invoke one by function id. Any tenant key works (`invoke` or `manage`); the tenant
+//! comes from the key.
 
 use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::{ApiJson, ApiPath, TenantAuth},
+    extract::{ApiJson, ApiPath, ApiQuery, TenantAuth},
 };
 use crate::{
     invoke::{self, InvocationResult, InvokeRequest, Mode},
     state::AppState,
-    tool::model::Agent,
+    tenant::{Feature, Tenant},
+    tool::{
+        Tool,
+        model::Agent,
+        schema::{self, Format},
+    },
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(invoke_tool))
+    OpenApiRouter::new()
+        .routes(routes!(invoke_tool))
+        .routes(routes!(list_agent_tools))
 }
 
 /// The agent named in the path, or 404.
@@ -77,4 +88,65 @@ async fn invoke_tool(
     Ok(Json(
         invoke::invoke(&state, &auth.tenant, agent, &tool, body, Mode::Live).await,
     ))
+}
+
+/// `GET /v1/agents/{agent}/tools`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsQuery {
+    /// `openai` (default), `anthropic` or `mcp`.
+    pub format: Option<Format>,
+}
+
+/// The tools an agent may call, rendered for one model API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentTools {
+    /// The agent.
+    pub agent: Agent,
+    /// The format of `tools`.
+    #[schema(value_type = String)]
+    pub format: &'static str,
+    /// One entry per tool, in that format's tool schema.
+    #[schema(value_type = Vec<Object>)]
+    pub tools: Vec<Value>,
+}
+
+/// Whether the tenant's plan covers invoking `tool`.
+fn covered(tenant: &Tenant, tool: &Tool) -> bool {
+    tenant.plan.includes(Feature::WebhookTools)
+        && (tool.spec.transforms.is_empty() || tenant.plan.includes(Feature::Components))
+}
+
+/// The tools this agent may call, as the model's tool schema: only tools targeted at the
+/// agent and covered by the tenant's plan.
+#[utoipa::path(get, path = "/v1/agents/{agent}/tools", tag = "agents",
+    params(("agent" = String, Path, description = "`receptionist` or `assistant`"), ToolsQuery),
+    responses((status = 200, body = AgentTools), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Unknown agent"), (status = 422, body = ErrorBody)),
+    security(("tenant_key" = [])))]
+async fn list_agent_tools(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ApiPath(agent_name): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ToolsQuery>,
+) -> Result<Json<AgentTools>, ApiError> {
+    let agent = agent(&agent_name)?;
+    let format = query.format.unwrap_or_default();
+    let tools = state
+        .store
+        .tools(&auth.tenant.id)
+        .await?
+        .iter()
+        .filter(|t| t.spec.agent_targets.includes(agent) && covered(&auth.tenant, t))
+        .map(|t| schema::render(t, format))
+        .collect();
+    Ok(Json(AgentTools {
+        agent,
+        format: match format {
+            Format::Openai => "openai",
+            Format::Anthropic => "anthropic",
+            Format::Mcp => "mcp",
+        },
+        tools,
+    }))
 }

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod model;
+pub mod schema;
 pub mod slug;
 pub mod validate;
 

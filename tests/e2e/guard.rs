@@ -29,7 +29,7 @@ use tokio::{
     time::timeout,
 };
 
-use crate::utils::{Receiver, TestServer, loopback_hostname};
+use crate::utils::{ADMIN, Process, Receiver, TestServer, loopback_hostname, seed_tool};
 
 /// When the guard refuses a URL.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -325,4 +325,66 @@ async fn a_rebinding_name_gets_the_public_side_and_never_the_private_one() {
     .await;
     assert!(connected.is_err(), "the private side got a connection");
     assert_eq!(public.load(Ordering::SeqCst), 1);
+}
+
+/// With every proxy variable pointing at a recording "proxy", the request still goes straight
+/// to the endpoint: the outbound client never uses environment proxies (a proxy would be a
+/// way around the guard, which checks the endpoint, not the proxy).
+#[tokio::test]
+async fn environment_proxies_are_ignored() {
+    let endpoint = Receiver::start().await;
+    let proxy = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let via = proxy.url.as_str();
+    let mut env = vec![("NO_PROXY", ""), ("no_proxy", "")];
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        env.push((name, via));
+    }
+    let process = Process::serve_with_env(dir.path(), &["--admin-token", ADMIN], &env);
+    let http = crate::utils::client();
+    let (_, tenant) = crate::utils::call(
+        &http,
+        &process.url,
+        "POST",
+        "/v1/tenants",
+        Some(ADMIN),
+        Some(json!({"name": "proxied", "plan": "plus"})),
+    )
+    .await;
+    let key = tenant["api_key"].as_str().unwrap().to_owned();
+    let (status, _) = crate::utils::call(
+        &http,
+        &process.url,
+        "POST",
+        "/v1/tools",
+        Some(&key),
+        Some(seed_tool(&endpoint.url)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, result) = crate::utils::call(
+        &http,
+        &process.url,
+        "POST",
+        "/v1/agents/receptionist/invoke",
+        Some(&key),
+        Some(json!({"tool": "check_availability_in_area",
+            "arguments": {"zip_code": "94107", "service_type": "leak"}})),
+    )
+    .await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        endpoint.requests().len(),
+        1,
+        "the request went straight to the endpoint"
+    );
+    assert!(proxy.requests().is_empty(), "the proxy saw nothing");
+    process.terminate();
 }

@@ -413,7 +413,13 @@ impl Process {
     /// Starts `switchboard serve` on `127.0.0.1:0` with `data_dir`, loopback allowed, and
     /// `extra` flags; returns once it has announced where it listens.
     pub fn serve(data_dir: &Path, extra: &[&str]) -> Process {
+        Self::serve_with_env(data_dir, extra, &[])
+    }
+
+    /// Like [`Process::serve`], with extra environment variables.
+    pub fn serve_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Process {
         let mut cmd = Command::new(binary());
+        cmd.envs(env.iter().copied());
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)

@@ -15,18 +15,7 @@ async fn state_survives_a_restart_of_the_binary() {
     let http = client();
 
     let first = Process::serve(dir.path(), &["--admin-token", ADMIN]);
-    let (status, tenant) = call(
-        &http,
-        &first.url,
-        "POST",
-        "/v1/tenants",
-        Some(ADMIN),
-        Some(json!({"name": "Rapid Plumbing", "plan": "plus"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let tenant_id = tenant["id"].as_str().unwrap().to_owned();
-    let manage = tenant["api_key"].as_str().unwrap().to_owned();
+    let (tenant_id, manage) = first.tenant(&http, "plus").await;
     let (_, key) = call(
         &http,
         &first.url,

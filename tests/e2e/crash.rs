@@ -95,17 +95,7 @@ async fn acknowledged_tools_survive_a_kill_9_mid_burst() {
     let dir = tempfile::tempdir().unwrap();
     let http = client();
     let first = Process::serve(dir.path(), &["--admin-token", ADMIN]);
-    let (status, tenant) = call(
-        &http,
-        &first.url,
-        "POST",
-        "/v1/tenants",
-        Some(ADMIN),
-        Some(json!({"name": "Crash test", "plan": "plus"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let key = tenant["api_key"].as_str().unwrap().to_owned();
+    let (_, key) = first.tenant(&http, "plus").await;
 
     let acked = Arc::new(Mutex::new(0));
     let enough = Arc::new(Notify::new());

@@ -349,16 +349,7 @@ async fn environment_proxies_are_ignored() {
     }
     let process = Process::serve_with_env(dir.path(), &["--admin-token", ADMIN], &env);
     let http = crate::utils::client();
-    let (_, tenant) = crate::utils::call(
-        &http,
-        &process.url,
-        "POST",
-        "/v1/tenants",
-        Some(ADMIN),
-        Some(json!({"name": "proxied", "plan": "plus"})),
-    )
-    .await;
-    let key = tenant["api_key"].as_str().unwrap().to_owned();
+    let (_, key) = process.tenant(&http, "plus").await;
     let (status, _) = crate::utils::call(
         &http,
         &process.url,

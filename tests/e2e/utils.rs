@@ -457,6 +457,24 @@ impl Process {
         }
     }
 
+    /// Creates a tenant on `plan` through this process's API; returns (id, manage key).
+    pub async fn tenant(&self, http: &reqwest::Client, plan: &str) -> (String, String) {
+        let (status, body) = call(
+            http,
+            &self.url,
+            "POST",
+            "/v1/tenants",
+            Some(ADMIN),
+            Some(json!({"name": format!("{plan} tenant"), "plan": plan})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["api_key"].as_str().unwrap().to_owned(),
+        )
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns the rest of stderr.
     pub fn terminate(mut self) -> String {
         let status = Command::new("kill")

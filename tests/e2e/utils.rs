@@ -99,19 +99,7 @@ impl TestServer {
 
     /// Creates a tenant on `plan`; returns (tenant id, manage key).
     pub async fn tenant(&self, plan: &str) -> (String, String) {
-        let (status, body) = self
-            .call(
-                "POST",
-                "/v1/tenants",
-                Some(ADMIN),
-                Some(json!({"name": format!("{plan} tenant"), "plan": plan})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            body["api_key"].as_str().unwrap().to_owned(),
-        )
+        create_tenant(&self.client, &self.url, plan).await
     }
 
     /// Issues a key of `scope`.
@@ -224,6 +212,17 @@ pub async fn call(
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
     };
     (status, value)
+}
+
+/// Creates a tenant on `plan` at `base` with the operator token; returns (id, manage key).
+pub async fn create_tenant(http: &reqwest::Client, base: &str, plan: &str) -> (String, String) {
+    let body = json!({"name": format!("{plan} tenant"), "plan": plan});
+    let (status, body) = call(http, base, "POST", "/v1/tenants", Some(ADMIN), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (
+        body["id"].as_str().unwrap().to_owned(),
+        body["api_key"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// The seed's example tool, pointed at `base`.
@@ -459,20 +458,7 @@ impl Process {
 
     /// Creates a tenant on `plan` through this process's API; returns (id, manage key).
     pub async fn tenant(&self, http: &reqwest::Client, plan: &str) -> (String, String) {
-        let (status, body) = call(
-            http,
-            &self.url,
-            "POST",
-            "/v1/tenants",
-            Some(ADMIN),
-            Some(json!({"name": format!("{plan} tenant"), "plan": plan})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            body["api_key"].as_str().unwrap().to_owned(),
-        )
+        create_tenant(http, &self.url, plan).await
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns the rest of stderr.

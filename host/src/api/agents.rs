@@ -15,9 +15,7 @@ use super::{
 use crate::{
     invoke::{self, InvocationResult, InvokeRequest, Mode},
     state::AppState,
-    tenant::{Feature, Tenant},
     tool::{
-        Tool,
         model::Agent,
         schema::{self, Format},
     },
@@ -111,12 +109,6 @@ pub struct AgentTools {
     pub tools: Vec<Value>,
 }
 
-/// Whether the tenant's plan covers invoking `tool`.
-fn covered(tenant: &Tenant, tool: &Tool) -> bool {
-    tenant.plan.includes(Feature::WebhookTools)
-        && (tool.spec.transforms.is_empty() || tenant.plan.includes(Feature::Components))
-}
-
 /// The tools this agent may call, as the model's tool schema: only tools targeted at the
 /// agent and covered by the tenant's plan.
 #[utoipa::path(get, path = "/v1/agents/{agent}/tools", tag = "agents",
@@ -137,7 +129,9 @@ async fn list_agent_tools(
         .tools(&auth.tenant.id)
         .await?
         .iter()
-        .filter(|t| t.spec.agent_targets.includes(agent) && covered(&auth.tenant, t))
+        .filter(|t| {
+            t.spec.agent_targets.includes(agent) && auth.tenant.plan.includes(t.spec.feature())
+        })
         .map(|t| schema::render(t, format))
         .collect();
     Ok(Json(AgentTools {

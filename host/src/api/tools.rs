@@ -64,12 +64,10 @@ fn require_plan(tenant: &Tenant) -> Result<(), ApiError> {
 async fn check(spec: &mut ToolSpec, state: &AppState, tenant: &Tenant) -> Result<String, ApiError> {
     let function_id =
         validate::validate(spec, state.webhooks.policy()).map_err(ApiError::invalid_fields)?;
-    if !spec.transforms.is_empty() {
-        tenant
-            .plan
-            .require(Feature::Components)
-            .map_err(ApiError::PlanRequired)?;
-    }
+    tenant
+        .plan
+        .require(spec.feature())
+        .map_err(ApiError::PlanRequired)?;
     for (hook, attachment) in [
         (Hook::Params, &spec.transforms.params),
         (Hook::Response, &spec.transforms.response),

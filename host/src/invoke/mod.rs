@@ -8,7 +8,7 @@
 pub mod limits;
 pub mod result;
 
-use std::{sync::Arc, time::Instant};
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use crate::{
     secrets::{Binding, OpenError},
     state::AppState,
     store::CallRecord,
-    tenant::{Feature, Tenant},
+    tenant::Tenant,
     tool::ToolSpec,
     tool::{Attachment, FailurePolicy, Tool, args, model::Agent},
     webhook::{OutboundRequest, WebhookError, WebhookResponse, request, signing},
@@ -206,15 +206,9 @@ async fn run(
 ) -> Result<Done, Failure> {
     tenant
         .plan
-        .require(Feature::WebhookTools)
+        .require(tool.spec.feature())
         .map_err(|m| Failure::new(ErrorKind::PlanRequired, m))?;
     let transforms = &tool.spec.transforms;
-    if !transforms.is_empty() {
-        tenant
-            .plan
-            .require(Feature::Components)
-            .map_err(|m| Failure::new(ErrorKind::PlanRequired, m))?;
-    }
 
     let mut arguments = args::check(&tool.spec, &req.arguments).map_err(|problems| Failure {
         error: ToolError::new(ErrorKind::InvalidArguments, args::summarise(&problems))
@@ -355,11 +349,16 @@ async fn run(
 }
 
 /// The tool's definition with its secret headers opened, and its signing key.
-fn open_secrets(
+fn open_secrets<'t>(
     state: &AppState,
     tenant: &Tenant,
-    tool: &Tool,
-) -> Result<(ToolSpec, Option<Vec<u8>>), OpenError> {
+    tool: &'t Tool,
+) -> Result<(Cow<'t, ToolSpec>, Option<Vec<u8>>), OpenError> {
+    let has_secrets =
+        tool.spec.signing_secret.is_some() || tool.spec.headers.iter().any(|h| h.secret);
+    if !has_secrets {
+        return Ok((Cow::Borrowed(&tool.spec), None));
+    }
     let mut spec = tool.spec.clone();
     for header in spec.headers.iter_mut().filter(|h| h.secret) {
         if let Some(sealed) = &header.value {
@@ -384,7 +383,7 @@ fn open_secrets(
         }
         None => None,
     };
-    Ok((spec, key))
+    Ok((Cow::Owned(spec), key))
 }
 
 /// Adds the Standard Webhooks headers over the exact bytes being sent.

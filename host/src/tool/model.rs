@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::ids::ToolId;
+use crate::{ids::ToolId, tenant::Feature};
 
 /// The HTTP method used to call the endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -260,6 +260,15 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
+    /// What a plan must include to invoke this tool: components when any is attached.
+    pub fn feature(&self) -> Feature {
+        if self.transforms.is_empty() {
+            Feature::WebhookTools
+        } else {
+            Feature::Components
+        }
+    }
+
     /// Every parameter, in path, query, body order.
     pub fn all_params(&self) -> impl Iterator<Item = &Param> {
         self.path_params

@@ -4,12 +4,17 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use ipnet::IpNet;
 
-use crate::{invoke::limits::InvokeLimits, plugin::SandboxLimits};
+use crate::{invoke::limits::InvokeLimits, plugin::SandboxLimits, store::Retention};
 
 /// Default cap on tools per tenant.
 pub const DEFAULT_MAX_TOOLS: usize = 1000;
 /// Default cap on components per tenant.
 pub const DEFAULT_MAX_COMPONENTS: usize = 100;
+
+/// Default number of calls kept in the log per tenant.
+pub const DEFAULT_CALL_LOG_PER_TENANT: u32 = 10_000;
+/// Default age after which calls leave the log, in days.
+pub const DEFAULT_CALL_LOG_MAX_AGE_DAYS: i64 = 30;
 
 /// Default cap on an endpoint's response body (1 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -41,6 +46,8 @@ pub struct Config {
     pub max_tools_per_tenant: usize,
     /// Most components one tenant may upload.
     pub max_components_per_tenant: usize,
+    /// How much of the call log to keep.
+    pub call_log_retention: Retention,
 }
 
 impl Config {
@@ -58,6 +65,53 @@ impl Config {
             invoke_limits: InvokeLimits::default(),
             max_tools_per_tenant: DEFAULT_MAX_TOOLS,
             max_components_per_tenant: DEFAULT_MAX_COMPONENTS,
+            call_log_retention: Retention {
+                max_per_tenant: Some(DEFAULT_CALL_LOG_PER_TENANT),
+                max_age_ms: Some(DEFAULT_CALL_LOG_MAX_AGE_DAYS * 24 * 3600 * 1000),
+            },
+        }
+    }
+}
+
+/// Parses a retention age such as `90s`, `15m`, `12h` or `30d` into milliseconds; `0` means
+/// no limit.
+pub fn parse_age(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(0);
+    }
+    let unit_ms: i64 = match text.chars().last() {
+        Some('s') => 1000,
+        Some('m') => 60 * 1000,
+        Some('h') => 3600 * 1000,
+        Some('d') => 24 * 3600 * 1000,
+        _ => {
+            return Err(format!(
+                "'{text}': give a number with s, m, h or d, e.g. 30d"
+            ));
+        }
+    };
+    let number: i64 = text[..text.len() - 1]
+        .parse()
+        .ok()
+        .filter(|n| *n > 0 && *n <= 100 * 365)
+        .ok_or_else(|| format!("'{text}': the number must be a positive whole number"))?;
+    Ok(number * unit_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_age;
+
+    #[test]
+    fn ages_parse_with_units_and_zero_means_forever() {
+        assert_eq!(parse_age("90s"), Ok(90_000));
+        assert_eq!(parse_age("15m"), Ok(900_000));
+        assert_eq!(parse_age("2h"), Ok(7_200_000));
+        assert_eq!(parse_age("30d"), Ok(2_592_000_000));
+        assert_eq!(parse_age("0"), Ok(0));
+        for bad in ["", "30", "d", "-1d", "1.5h", "30 days", "0d", "99999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,16 +1,18 @@
-//! The `switchboard` binary: `serve` runs the service, `demo` shows it working end to end.
+//! The `switchboard` binary: `serve` runs the service, `demo` shows it working end to end,
+//! and the client commands (`tools`, `components`, `invoke`, `calls`) talk to a running one.
 
 #![forbid(unsafe_code)]
 
-use std::{io::IsTerminal, net::SocketAddr, path::PathBuf};
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 use switchboard::{
-    AppState, Config, config, demo,
+    AppState, Config, cli, config, demo,
     invoke::limits::{InvokeLimits, PlanLimits},
     plugin::SandboxLimits,
+    store::Retention,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -31,6 +33,8 @@ enum Command {
     Serve(ServeArgs),
     /// Start a demo host with a demo tenant, tool and endpoint, and invoke it once.
     Demo(DemoArgs),
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 #[derive(Args)]
@@ -95,6 +99,12 @@ struct ServeArgs {
     /// Component hook calls that may run at once.
     #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY", default_value_t = 64)]
     plugin_concurrency: u32,
+    /// Calls kept in the log per tenant, newest first (0: no limit).
+    #[arg(long, env = "SWITCHBOARD_CALL_LOG_PER_TENANT", default_value_t = config::DEFAULT_CALL_LOG_PER_TENANT)]
+    call_log_per_tenant: u32,
+    /// Age after which calls leave the log: a number with s, m, h or d, e.g. 30d (0: no limit).
+    #[arg(long, env = "SWITCHBOARD_CALL_LOG_MAX_AGE", default_value = "30d", value_parser = config::parse_age)]
+    call_log_max_age: i64,
 }
 
 #[derive(Args)]
@@ -113,8 +123,29 @@ struct DemoArgs {
     component: Option<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Client(command) => return cli::run(command),
+        Command::Serve(args) => host(serve(args)),
+        Command::Demo(args) => host(demo::run(demo::DemoOptions {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            once: args.once,
+            component: args.component,
+        })),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // As `fn main() -> anyhow::Result<()>` reports it.
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `serve` or `demo`: the service itself, with its logs on stderr.
+fn host(work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -128,20 +159,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve(args).await,
-            Command::Demo(args) => {
-                demo::run(demo::DemoOptions {
-                    listen: args.listen,
-                    data_dir: args.data_dir,
-                    once: args.once,
-                    component: args.component,
-                })
-                .await
-            }
-        }
-    })
+    runtime.block_on(work)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -175,6 +193,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         max_tools_per_tenant: args.max_tools_per_tenant,
         max_components_per_tenant: args.max_components_per_tenant,
+        call_log_retention: Retention {
+            max_per_tenant: Some(args.call_log_per_tenant).filter(|n| *n > 0),
+            max_age_ms: Some(args.call_log_max_age).filter(|ms| *ms > 0),
+        },
     };
     if !config.allow_net.is_empty() {
         tracing::warn!(allow_net = ?config.allow_net, "the outbound guard is opened for these networks");
@@ -185,8 +207,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
+    // Listen for signals before saying where we listen: a SIGTERM right after must be graceful.
+    let shutdown = switchboard::shutdown_signal();
     tracing::info!("switchboard listening on http://{addr}");
-    switchboard::run(listener, state, switchboard::shutdown_signal()).await?;
+    switchboard::run(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

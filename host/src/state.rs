@@ -5,19 +5,20 @@ use std::{path::PathBuf, sync::Arc};
 use anyhow::Context;
 
 use crate::{
+    calllog::CallLog,
     config::Config,
     ids,
     invoke::limits::Admission,
     plugin::PluginRuntime,
     secrets::SecretBox,
-    store::{Store, sqlite::SqliteStore},
+    store::{Store, cached::CachedStore, sqlite::SqliteStore},
     webhook::{WebhookClient, guard::NetPolicy},
 };
 
 /// Shared service state.
 #[derive(Clone)]
 pub struct AppState {
-    /// Everything persisted.
+    /// Everything persisted, behind the in-memory cache of the hot-path reads.
     pub store: Arc<dyn Store>,
     /// The outbound client for tenant endpoints.
     pub webhooks: WebhookClient,
@@ -27,6 +28,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Per-tenant invocation limits.
     pub admission: Admission,
+    /// The call log's writer, off the invocation path.
+    pub calls: CallLog,
     /// SHA-256 of the operator token (the token itself is not kept in memory).
     pub admin_token_hash: Arc<str>,
     /// The settings the service started with.
@@ -47,8 +50,10 @@ impl AppState {
         )?;
         let plugins = PluginRuntime::new(config.sandbox.clone(), config.data_dir.join("compiled"))?;
         let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+        let store: Arc<dyn Store> = Arc::new(store);
         Ok(Self {
-            store: Arc::new(store),
+            calls: CallLog::start(store.clone(), config.call_log_retention),
+            store: Arc::new(CachedStore::new(store)),
             webhooks,
             plugins,
             secrets,

@@ -2,8 +2,6 @@
 //! attaching transforms, the plumbing flow end to end, hostile guests contained, fail-open,
 //! refusals, isolation between tenants, and no recompilation after a restart.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_components as wasm;
@@ -24,7 +22,6 @@ fn with_transforms(base: &str, transforms: Value) -> Value {
 }
 
 async fn calls(server: &TestServer, key: &str) -> Value {
-    tokio::time::sleep(Duration::from_millis(150)).await;
     let (_, calls) = server
         .call("GET", "/v1/calls?limit=1", Some(key), None)
         .await;

@@ -6,7 +6,11 @@
 mod utils;
 
 mod auth;
+mod bench;
 mod binary;
+mod cache;
+mod calls;
+mod cli;
 mod components;
 mod crash;
 mod faults;
@@ -14,6 +18,7 @@ mod guard;
 mod invoke;
 mod isolation;
 mod limits;
+mod mcp;
 mod openapi;
 mod robustness;
 mod schemas;

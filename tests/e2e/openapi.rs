@@ -21,6 +21,7 @@ async fn openapi_describes_every_route() {
         ("/v1/tools/{id}", &["get", "put", "delete"]),
         ("/v1/tools/{id}/test", &["post"]),
         ("/v1/agents/{agent}/invoke", &["post"]),
+        ("/v1/agents/{agent}/mcp", &["post"]),
         ("/v1/calls", &["get"]),
     ] {
         for method in methods {

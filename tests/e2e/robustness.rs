@@ -7,7 +7,9 @@
 //! It proves that every answer is a 2xx (where the input is actually valid) or a 4xx in the
 //! API's error shape `{"error": {"kind", "message"}}` — never a 5xx, never a hang — that
 //! credentials are checked before anything else, that another tenant's ids are 404, and that
-//! the server is still healthy afterwards.
+//! the server is still healthy afterwards. The MCP route speaks JSON-RPC: there a 4xx about
+//! the message may instead be a JSON-RPC error (`{"jsonrpc": "2.0", "error": {"code",
+//! "message"}}`), and members it does not know are ignored, as JSON-RPC peers do.
 
 use std::{fmt::Write as _, time::Duration};
 
@@ -18,6 +20,11 @@ use crate::utils::{ADMIN, Receiver, TestServer, seed_tool};
 
 /// Hard bound on the sweep's size, so a growing API cannot make it run away.
 const MAX_REQUESTS: usize = 5000;
+
+/// Whether `path` is the MCP route, whose message errors are JSON-RPC errors.
+fn is_mcp(path: &str) -> bool {
+    path.ends_with("/mcp")
+}
 
 /// One documented operation.
 #[derive(Debug, Clone)]
@@ -131,6 +138,9 @@ impl World {
                 "tool": "check_availability_in_area",
                 "arguments": {"zip_code": "94107", "service_type": "leak"}
             }),
+            ("post", "/v1/agents/{agent}/mcp") => {
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            }
             _ => json!({}),
         }
     }
@@ -217,10 +227,12 @@ impl Sweep<'_> {
         assert!(self.sent <= MAX_REQUESTS, "the sweep outgrew its bound");
         let url = format!("{}{}", self.server.url, probe.path);
         let method = reqwest::Method::from_bytes(probe.method.to_uppercase().as_bytes()).unwrap();
+        // What an MCP client accepts; the other routes ignore it.
         let mut req = self
             .server
             .client
             .request(method, &url)
+            .header(header::ACCEPT, "application/json, text/event-stream")
             .timeout(Duration::from_secs(20));
         if let Some(auth) = &probe.auth {
             req = req.header(header::AUTHORIZATION, auth);
@@ -247,7 +259,7 @@ impl Sweep<'_> {
                     .push(format!("{label}: {status}, body lost: {e}"));
             }
         };
-        if let Err(problem) = check_answer(status, &bytes, probe.expect) {
+        if let Err(problem) = check_answer(status, &bytes, probe.expect, is_mcp(&probe.path)) {
             let body = String::from_utf8_lossy(&bytes);
             self.failures.push(format!(
                 "{label}: {problem}; got {status}: {}",
@@ -268,9 +280,14 @@ fn shorten(text: &str) -> String {
     format!("{}… ({} bytes)", &text[..cut], text.len())
 }
 
-/// The contract: a 2xx with a JSON (or empty) body, or a 4xx in the error shape; never
-/// anything else; and one of `expect` when given.
-fn check_answer(status: StatusCode, body: &[u8], expect: &[u16]) -> Result<(), String> {
+/// The contract: a 2xx with a JSON (or empty) body, or a 4xx in the error shape (on the MCP
+/// route, or a JSON-RPC error); never anything else; and one of `expect` when given.
+fn check_answer(
+    status: StatusCode,
+    body: &[u8],
+    expect: &[u16],
+    jsonrpc: bool,
+) -> Result<(), String> {
     if !expect.is_empty() && !expect.contains(&status.as_u16()) {
         return Err(format!("expected {expect:?}"));
     }
@@ -287,6 +304,10 @@ fn check_answer(status: StatusCode, body: &[u8], expect: &[u16]) -> Result<(), S
         serde_json::from_slice(body).map_err(|_| "a 4xx whose body is not JSON".to_owned())?;
     let error = &value["error"];
     let nonempty = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty());
+    if jsonrpc && value["jsonrpc"] == "2.0" && error["code"].is_i64() && nonempty(&error["message"])
+    {
+        return Ok(());
+    }
     if !(nonempty(&error["kind"]) && nonempty(&error["message"])) {
         return Err("a 4xx without {\"error\": {\"kind\", \"message\"}}".into());
     }
@@ -502,12 +523,13 @@ async fn every_documented_route_answers_4xx_in_shape_and_never_5xx() {
             }
             let mut unknown = valid.clone();
             unknown["zzz_unknown"] = json!("surprise");
+            let expect: &[u16] = if is_mcp(&op.path) { &[200] } else { &[422] };
             sweep
                 .send(probe(
                     "unknown field in a valid body".into(),
                     auth.clone(),
                     json_body(&unknown),
-                    &[422],
+                    expect,
                 ))
                 .await;
         }

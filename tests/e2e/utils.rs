@@ -79,9 +79,8 @@ impl TestServer {
     /// Stops the server gracefully and returns its data dir.
     pub async fn stop(mut self) -> TempDir {
         let _ = self.stop.take().unwrap().send(());
+        // `run` returns once the queued call records are written.
         self.task.take().unwrap().await.unwrap().unwrap();
-        // Let the call-log writer tasks finish.
-        tokio::time::sleep(Duration::from_millis(50)).await;
         let dir = tempfile::tempdir().unwrap();
         std::mem::replace(&mut self.dir, dir)
     }
@@ -453,6 +452,21 @@ impl Process {
             child,
             url,
             stderr: rx,
+        }
+    }
+
+    /// The first log line from now on that contains `needle` (panics after `timeout`).
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .stderr
+                .recv_timeout(timeout)
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}; stderr since: {seen:#?}"));
+            if line.contains(needle) {
+                return line;
+            }
+            seen.push(line);
         }
     }
 

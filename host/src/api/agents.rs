@@ -15,7 +15,10 @@ use super::{
 use crate::{
     invoke::{self, InvocationResult, InvokeRequest, Mode},
     state::AppState,
+    store::StoreResult,
+    tenant::Tenant,
     tool::{
+        Tool,
         model::Agent,
         schema::{self, Format},
     },
@@ -52,14 +55,33 @@ async fn invoke_tool(
     ApiJson(body): ApiJson<InvokeRequest>,
 ) -> Result<Json<InvocationResult>, ApiError> {
     let agent = agent(&agent_name)?;
-    for (field, value) in [
-        ("call_id", &body.call_id),
-        ("conversation_id", &body.conversation_id),
-    ] {
+    check_ids(body.call_id.as_deref(), body.conversation_id.as_deref())
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let tool = agent_tool(&state, &auth.tenant, agent, &body.tool)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no tool '{}' for the {}",
+                body.tool,
+                agent.as_str()
+            ))
+        })?;
+    Ok(Json(
+        invoke::invoke(&state, &auth.tenant, agent, &tool, body, Mode::Live).await,
+    ))
+}
+
+/// Checks the ids a caller may choose for an invocation; `Err((field, message))` names the
+/// first bad one.
+pub fn check_ids(
+    call_id: Option<&str>,
+    conversation_id: Option<&str>,
+) -> Result<(), (&'static str, String)> {
+    for (field, value) in [("call_id", call_id), ("conversation_id", conversation_id)] {
         if let Some(v) = value
             && !invoke::is_valid_call_id(v)
         {
-            return Err(ApiError::invalid(
+            return Err((
                 field,
                 format!(
                     "must be 1 to {} characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
@@ -68,24 +90,34 @@ async fn invoke_tool(
             ));
         }
     }
-    let not_found = || {
-        ApiError::NotFound(format!(
-            "no tool '{}' for the {}",
-            body.tool,
-            agent.as_str()
-        ))
-    };
-    let tool = state
+    Ok(())
+}
+
+/// The tenant's tool `function_id` when `agent` may call it (it targets that agent); the
+/// plan is checked by the invocation itself, which answers `plan_required`.
+pub async fn agent_tool(
+    state: &AppState,
+    tenant: &Tenant,
+    agent: Agent,
+    function_id: &str,
+) -> StoreResult<Option<Tool>> {
+    Ok(state
         .store
-        .tool_by_function(&auth.tenant.id, &body.tool)
+        .tool_by_function(&tenant.id, function_id)
         .await?
-        .ok_or_else(not_found)?;
-    if !tool.spec.agent_targets.includes(agent) {
-        return Err(not_found());
-    }
-    Ok(Json(
-        invoke::invoke(&state, &auth.tenant, agent, &tool, body, Mode::Live).await,
-    ))
+        .filter(|tool| tool.spec.agent_targets.includes(agent)))
+}
+
+/// The tools `agent` is offered: those targeted at it and covered by the tenant's plan.
+pub async fn offered_tools(
+    state: &AppState,
+    tenant: &Tenant,
+    agent: Agent,
+) -> StoreResult<Vec<Tool>> {
+    let mut tools = state.store.tools(&tenant.id).await?;
+    tools
+        .retain(|t| t.spec.agent_targets.includes(agent) && tenant.plan.includes(t.spec.feature()));
+    Ok(tools)
 }
 
 /// `GET /v1/agents/{agent}/tools`.
@@ -124,14 +156,9 @@ async fn list_agent_tools(
 ) -> Result<Json<AgentTools>, ApiError> {
     let agent = agent(&agent_name)?;
     let format = query.format.unwrap_or_default();
-    let tools = state
-        .store
-        .tools(&auth.tenant.id)
+    let tools = offered_tools(&state, &auth.tenant, agent)
         .await?
         .iter()
-        .filter(|t| {
-            t.spec.agent_targets.includes(agent) && auth.tenant.plan.includes(t.spec.feature())
-        })
         .map(|t| schema::render(t, format))
         .collect();
     Ok(Json(AgentTools {

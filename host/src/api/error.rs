@@ -104,7 +104,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable kind: `unauthorized`, `forbidden`, `plan_required`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `payload_too_large`, `invalid_request`, `internal`.
+    /// `method_not_allowed`, `conflict`, `payload_too_large`, `invalid_request`, `internal`;
+    /// on the MCP route also `not_acceptable` and `unsupported_media_type`.
     pub kind: &'static str,
     /// A sentence for a person.
     pub message: String,

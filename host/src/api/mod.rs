@@ -2,7 +2,8 @@
 //! from the same handler annotations that register the routes, so it cannot drift.
 //!
 //! - [`tenants`]: operator routes. - [`keys`], [`tools`], [`calls`]: tenant (`manage`) routes.
-//! - [`agents`]: the agent runtime's routes (any tenant key).
+//! - [`agents`]: the agent runtime's routes (any tenant key); [`mcp`]: the same tools as an
+//!   MCP server.
 //! - [`error`]: the one error type; [`extract`]: JSON/query/credential extractors.
 
 pub mod agents;
@@ -11,6 +12,7 @@ pub mod components;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod mcp;
 pub mod tenants;
 pub mod tools;
 
@@ -79,6 +81,7 @@ fn routes(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(keys::router())
         .merge(tools::router())
         .merge(agents::router())
+        .merge(mcp::router())
         .merge(calls::router())
         .merge(components::router(upload_limit))
 }

@@ -19,6 +19,7 @@ pub use result::{ErrorKind, InvocationResult, Timings, ToolError};
 
 use crate::{
     api::tools::{SIGNING_SECRET, header_secret},
+    calllog::redact,
     clock,
     ids::{CallId, ComponentId},
     plugin::{Hook, HookFailure, HookRun, Loaded, LogLine, convert, types},
@@ -86,6 +87,7 @@ pub async fn invoke(
     let started = Instant::now();
     let call_id = req.call_id.clone().unwrap_or_else(|| CallId::generate().0);
     let created_at = clock::now_rfc3339();
+    let created_ms = clock::now_unix_ms();
     let mut trace = Trace::default();
 
     let outcome = match state.admission.admit(&tenant.id, tenant.plan) {
@@ -126,8 +128,44 @@ pub async fn invoke(
     }
     result.timings_ms.total = millis(started);
 
-    let record = CallRecord {
-        call_id,
+    state.calls.record(log_record(
+        tenant, agent, tool, &req, mode, &result, trace, created_at, created_ms,
+    ));
+    result
+}
+
+/// The call as the log keeps it: everything that happened, with secrets and sensitive
+/// arguments replaced (see [`redact`]).
+#[allow(clippy::too_many_arguments)]
+fn log_record(
+    tenant: &Tenant,
+    agent: Agent,
+    tool: &Tool,
+    req: &InvokeRequest,
+    mode: Mode,
+    result: &InvocationResult,
+    trace: Trace,
+    created_at: String,
+    created_ms: i64,
+) -> CallRecord {
+    let mut secrets = trace.secrets;
+    redact::sensitive_values(&tool.spec, &req.arguments, &mut secrets);
+    if let Some(sent) = &trace.sent_arguments {
+        redact::sensitive_values(&tool.spec, sent, &mut secrets);
+    }
+    let mut detail = json!({
+        "arguments": redact::arguments(&tool.spec, &req.arguments),
+        "arguments_sent": trace.sent_arguments.map(|a| redact::arguments(&tool.spec, &a)),
+        "request": trace.request,
+        "error": result.error.as_ref().map(|e| &e.message),
+        "refusal": trace.refusal,
+        "timings_ms": result.timings_ms,
+        "response_excerpt": trace.excerpt,
+        "plugin_logs": trace.logs,
+    });
+    secrets.scrub_value(&mut detail);
+    CallRecord {
+        call_id: result.call_id.clone(),
         created_at,
         agent,
         tool_id: tool.id.clone(),
@@ -137,25 +175,11 @@ pub async fn invoke(
         ok: result.ok,
         status: result.status,
         error_kind: result.error.as_ref().map(|e| e.kind.as_str().to_owned()),
-        detail: json!({
-            "arguments": req.arguments,
-            "request": trace.request,
-            "error": result.error.as_ref().map(|e| &e.message),
-            "refusal": trace.refusal,
-            "timings_ms": result.timings_ms,
-            "response_excerpt": trace.excerpt,
-            "plugin_logs": trace.logs,
-        }),
+        detail,
         tenant_id: tenant.id.clone(),
-    };
-    let store = state.store.clone();
-    // The log must never slow or fail the call it records.
-    tokio::spawn(async move {
-        if let Err(e) = store.record_call(&record).await {
-            tracing::error!(error = ?e, call_id = %record.call_id, "could not record a call");
-        }
-    });
-    result
+        created_ms,
+        seq: 0,
+    }
 }
 
 /// What happened along the way, for the result and the call log.
@@ -166,6 +190,10 @@ struct Trace {
     transform_params_ms: Option<f64>,
     transform_response_ms: Option<f64>,
     request: Value,
+    /// The arguments after a params transform changed them.
+    sent_arguments: Option<Value>,
+    /// Secret values opened for this call, kept out of the log.
+    secrets: redact::Secrets,
     excerpt: Option<String>,
     refusal: Option<String>,
     logs: Vec<LogLine>,
@@ -248,7 +276,10 @@ async fn run(
             })
         });
         match produced {
-            Ok(transformed) => arguments = transformed,
+            Ok(transformed) => {
+                trace.sent_arguments = Some(Value::Object(transformed.clone()));
+                arguments = transformed;
+            }
             Err(failure) => {
                 if let Some(f) = hook_failure(failure, Hook::Params, attachment, trace) {
                     return Err(f);
@@ -258,7 +289,7 @@ async fn run(
     }
 
     // Secrets are opened here, for this request only.
-    let (spec, signing_key) = open_secrets(state, tenant, tool)
+    let (spec, signing_key) = open_secrets(state, tenant, tool, &mut trace.secrets)
         .map_err(|e| Failure::new(ErrorKind::SecretUnavailable, e.to_string()))?;
     let mut outbound = request::build(
         &spec,
@@ -269,11 +300,28 @@ async fn run(
         )],
     )
     .map_err(|e| Failure::new(ErrorKind::InvalidArguments, e.0))?;
+    let mut headers = serde_json::Map::new();
+    for header in &spec.headers {
+        let value = header.value.as_deref().unwrap_or_default();
+        if header.secret {
+            trace.secrets.add(value);
+        }
+        let shown = if header.secret {
+            redact::REDACTED
+        } else {
+            value
+        };
+        headers.insert(header.name.clone(), Value::from(shown));
+    }
     drop(spec);
     if let Some(key) = signing_key {
         sign(&mut outbound, &key, call_id);
     }
-    trace.request = json!({"method": outbound.method.as_str(), "url": outbound.url.as_str()});
+    trace.request = json!({
+        "method": outbound.method.as_str(),
+        "url": redact::url(&outbound.url),
+        "headers": headers,
+    });
 
     let sent = Instant::now();
     let answer = state
@@ -353,6 +401,7 @@ fn open_secrets<'t>(
     state: &AppState,
     tenant: &Tenant,
     tool: &'t Tool,
+    opened: &mut redact::Secrets,
 ) -> Result<(Cow<'t, ToolSpec>, Option<Vec<u8>>), OpenError> {
     let has_secrets =
         tool.spec.signing_secret.is_some() || tool.spec.headers.iter().any(|h| h.secret);
@@ -379,6 +428,7 @@ fn open_secrets<'t>(
                 name: SIGNING_SECRET,
             };
             let secret = state.secrets.open(binding, sealed)?;
+            opened.add(&secret);
             Some(signing::decode_secret(&secret).map_err(|_| OpenError(SIGNING_SECRET.into()))?)
         }
         None => None,

@@ -2,11 +2,13 @@
 //!
 //! Handlers and the invocation path talk to `dyn Store`; [`sqlite::SqliteStore`] is the
 //! embedded backend (WAL, `synchronous = FULL`, migrations compiled in). A PostgreSQL backend
-//! implements the same trait without touching any handler.
+//! implements the same trait without touching any handler. [`cached::CachedStore`] wraps
+//! the backend so the invocation path reads keys, tools and components from memory.
 //!
 //! Every query about a tenant's data takes the tenant id: a row of another tenant is simply
 //! not found. This module never decides policy (plans, scopes); it stores and fetches.
 
+pub mod cached;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -73,6 +75,36 @@ pub struct CallRecord {
     /// The tenant (not serialised: the caller already knows it).
     #[serde(skip)]
     pub tenant_id: TenantId,
+    /// Start time in Unix milliseconds, for retention by age (not serialised).
+    #[serde(skip)]
+    pub created_ms: i64,
+    /// Position in the log, assigned when stored; the cursor is made of it (not serialised).
+    #[serde(skip)]
+    pub seq: i64,
+}
+
+/// Which calls `GET /v1/calls` lists.
+#[derive(Clone, Debug, Default)]
+pub struct CallFilter {
+    /// Only calls of this tool (tool id or function id).
+    pub tool: Option<String>,
+    /// Only calls of this conversation.
+    pub conversation: Option<String>,
+    /// Only successful (`true`) or failed (`false`) calls.
+    pub ok: Option<bool>,
+    /// Only calls older than this log position (the cursor).
+    pub before_seq: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// How much of the call log to keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// The newest this many calls per tenant; `None` keeps any number.
+    pub max_per_tenant: Option<u32>,
+    /// Calls younger than this many milliseconds; `None` keeps any age.
+    pub max_age_ms: Option<i64>,
 }
 
 /// An uploaded Wasm component, as `GET /v1/components` returns it.
@@ -155,16 +187,20 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         id: &ComponentId,
     ) -> StoreResult<Option<(String, bool)>>;
+    /// The content hash of every stored component, each once (for warming the runtime).
+    async fn component_hashes(&self) -> StoreResult<Vec<String>>;
     /// The bytes with this content hash.
     async fn component_bytes(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
 
-    /// Appends a call record.
-    async fn record_call(&self, record: &CallRecord) -> StoreResult<()>;
-    /// Recent calls, newest first, optionally of one tool (by tool id or function id).
-    async fn calls(
+    /// Appends call records in one transaction, then trims the log of the tenants involved
+    /// (and, by age, of everyone) to `retention`. Only the call-log writer calls this; the
+    /// backend should not make the invocation path wait while it runs.
+    async fn record_calls(
         &self,
-        tenant: &TenantId,
-        tool: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<CallRecord>>;
+        records: Vec<CallRecord>,
+        retention: Retention,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// Calls matching `filter`, newest first.
+    async fn calls(&self, tenant: &TenantId, filter: &CallFilter) -> StoreResult<Vec<CallRecord>>;
 }

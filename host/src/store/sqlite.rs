@@ -2,7 +2,10 @@
 //! `synchronous = FULL` so an acknowledged write survives a crash or power loss.
 //!
 //! One connection behind a mutex, used from Tokio's blocking pool: SQLite serialises writers
-//! anyway, and the hot path (issue: fast path) reads from in-memory caches, not from here.
+//! anyway. The call-log writer has a second connection of its own, so a slow log write (a
+//! big batch, a busy disk) never holds the lock the invocation path reads through. With two
+//! writers, every write transaction starts `IMMEDIATE`: it waits for the write lock (busy
+//! timeout) up front instead of failing when a read snapshot goes stale under it.
 
 use std::{
     path::Path,
@@ -11,9 +14,11 @@ use std::{
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{CallRecord, ComponentRecord, NewKey, Store, StoreError, StoreResult};
+use super::{
+    CallFilter, CallRecord, ComponentRecord, NewKey, Retention, Store, StoreError, StoreResult,
+};
 use crate::{
     ids::{ComponentId, KeyId, TenantId, ToolId},
     tenant::{ApiKey, Plan, Scope, Tenant},
@@ -24,49 +29,71 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_components.sql"),
+    include_str!("migrations/0003_call_log.sql"),
 ];
 
 /// The SQLite-backed [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    log_conn: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let mut conn = Connection::open(path)
-            .with_context(|| format!("opening SQLite database {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut conn = connect(path)?;
         migrate(&mut conn)?;
+        let log_conn = connect(path)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            log_conn: Arc::new(Mutex::new(log_conn)),
         })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the main connection on the blocking pool.
     async fn with<T, F>(&self, what: &'static str, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| anyhow!("the database connection mutex was poisoned"))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Other(anyhow!(e).context(what)))?
-        .map_err(|e| match e {
-            StoreError::Other(e) => StoreError::Other(e.context(what)),
-            conflict => conflict,
-        })
+        on_blocking_pool(self.conn.clone(), what, f).await
     }
+}
+
+/// Runs `f` with `conn` on Tokio's blocking pool, adding `what` to any error.
+async fn on_blocking_pool<T, F>(
+    conn: Arc<Mutex<Connection>>,
+    what: &'static str,
+    f: F,
+) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut guard = conn
+            .lock()
+            .map_err(|_| anyhow!("the database connection mutex was poisoned"))?;
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| StoreError::Other(anyhow!(e).context(what)))?
+    .map_err(|e| match e {
+        StoreError::Other(e) => StoreError::Other(e.context(what)),
+        conflict => conflict,
+    })
+}
+
+/// A connection with the durability settings every connection here uses.
+fn connect(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
@@ -163,6 +190,8 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
         error_kind: row.get("error_kind")?,
         detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
         tenant_id: TenantId(row.get("tenant_id")?),
+        created_ms: row.get("created_ms")?,
+        seq: row.get("seq")?,
     })
 }
 
@@ -196,7 +225,9 @@ impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant, first_key: &NewKey) -> StoreResult<()> {
         let (tenant, key) = (tenant.clone(), first_key.clone());
         self.with("creating a tenant", move |conn| {
-            let tx = conn.transaction().map_err(db)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
             tx.execute(
                 "INSERT INTO tenants (id, name, plan, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![
@@ -235,7 +266,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Tenant>> {
         let (id, name) = (id.clone(), name.map(str::to_owned));
         self.with("updating a tenant", move |conn| {
-            let tx = conn.transaction().map_err(db)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
             if let Some(name) = name {
                 tx.execute(
                     "UPDATE tenants SET name = ?2 WHERE id = ?1",
@@ -448,7 +481,9 @@ impl Store for SqliteStore {
         let hooks =
             serde_json::to_string(&record.hooks).map_err(|e| StoreError::Other(e.into()))?;
         self.with("storing a component", move |conn| {
-            let tx = conn.transaction().map_err(db)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
             if let Some(existing) = tx
                 .query_row(
                     "SELECT * FROM components WHERE tenant_id = ?1 AND sha256 = ?2",
@@ -524,7 +559,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<(String, bool)>> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.with("deleting a component", move |conn| {
-            let tx = conn.transaction().map_err(db)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
             let Some(sha256) = tx
                 .query_row(
                     "SELECT sha256 FROM components WHERE tenant_id = ?1 AND id = ?2",
@@ -555,6 +592,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn component_hashes(&self) -> StoreResult<Vec<String>> {
+        self.with("listing component hashes", |conn| {
+            let mut stmt = conn
+                .prepare("SELECT sha256 FROM component_blobs ORDER BY created_at, sha256")
+                .map_err(db)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+        .await
+    }
+
     async fn component_bytes(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
         let sha256 = sha256.to_owned();
         self.with("reading component bytes", move |conn| {
@@ -569,53 +617,102 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_call(&self, record: &CallRecord) -> StoreResult<()> {
-        let record = record.clone();
-        let detail =
-            serde_json::to_string(&record.detail).map_err(|e| StoreError::Other(e.into()))?;
-        self.with("recording a call", move |conn| {
-            conn.execute(
-                "INSERT INTO calls (tenant_id, call_id, created_at, agent, tool_id, function_id,
-                                    conversation_id, test, ok, status, error_kind, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![
-                    record.tenant_id.as_str(),
-                    record.call_id,
-                    record.created_at,
-                    record.agent.as_str(),
-                    record.tool_id.as_str(),
-                    record.tool,
-                    record.conversation_id,
-                    record.test,
-                    record.ok,
-                    record.status,
-                    record.error_kind,
-                    detail
-                ],
-            )
-            .map(|_| ())
-            .map_err(db)
+    async fn record_calls(
+        &self,
+        records: Vec<CallRecord>,
+        retention: Retention,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let details = records
+            .iter()
+            .map(|r| serde_json::to_string(&r.detail))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        on_blocking_pool(self.log_conn.clone(), "recording calls", move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO calls (tenant_id, call_id, created_at, created_ms, agent,
+                                            tool_id, function_id, conversation_id, test, ok,
+                                            status, error_kind, detail)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    )
+                    .map_err(db)?;
+                for (record, detail) in records.iter().zip(&details) {
+                    insert
+                        .execute(params![
+                            record.tenant_id.as_str(),
+                            record.call_id,
+                            record.created_at,
+                            record.created_ms,
+                            record.agent.as_str(),
+                            record.tool_id.as_str(),
+                            record.tool,
+                            record.conversation_id,
+                            record.test,
+                            record.ok,
+                            record.status,
+                            record.error_kind,
+                            detail
+                        ])
+                        .map_err(db)?;
+                }
+            }
+            if let Some(keep) = retention.max_per_tenant {
+                let mut tenants: Vec<&str> = records.iter().map(|r| r.tenant_id.as_str()).collect();
+                tenants.sort_unstable();
+                tenants.dedup();
+                let mut trim = tx
+                    .prepare_cached(
+                        "DELETE FROM calls WHERE tenant_id = ?1 AND seq <= (
+                             SELECT seq FROM calls WHERE tenant_id = ?1
+                             ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                    )
+                    .map_err(db)?;
+                for tenant in tenants {
+                    trim.execute(params![tenant, keep]).map_err(db)?;
+                }
+            }
+            if let Some(max_age) = retention.max_age_ms {
+                tx.execute(
+                    "DELETE FROM calls WHERE created_ms < ?1",
+                    [now_ms.saturating_sub(max_age)],
+                )
+                .map_err(db)?;
+            }
+            tx.commit().map_err(db)
         })
         .await
     }
 
-    async fn calls(
-        &self,
-        tenant: &TenantId,
-        tool: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<CallRecord>> {
-        let (tenant, tool) = (tenant.clone(), tool.map(str::to_owned));
+    async fn calls(&self, tenant: &TenantId, filter: &CallFilter) -> StoreResult<Vec<CallRecord>> {
+        let (tenant, filter) = (tenant.clone(), filter.clone());
         self.with("listing calls", move |conn| {
             let mut stmt = conn
-                .prepare(
+                .prepare_cached(
                     "SELECT * FROM calls WHERE tenant_id = ?1
                        AND (?2 IS NULL OR tool_id = ?2 OR function_id = ?2)
-                     ORDER BY seq DESC LIMIT ?3",
+                       AND (?3 IS NULL OR conversation_id = ?3)
+                       AND (?4 IS NULL OR ok = ?4)
+                       AND (?5 IS NULL OR seq < ?5)
+                     ORDER BY seq DESC LIMIT ?6",
                 )
                 .map_err(db)?;
             let rows = stmt
-                .query_map(params![tenant.as_str(), tool, limit], call_from_row)
+                .query_map(
+                    params![
+                        tenant.as_str(),
+                        filter.tool,
+                        filter.conversation,
+                        filter.ok,
+                        filter.before_seq,
+                        filter.limit
+                    ],
+                    call_from_row,
+                )
                 .map_err(db)?;
             rows.collect::<Result<_, _>>().map_err(db)
         })

@@ -95,6 +95,10 @@ pub struct Param {
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub enum_values: Option<Vec<Value>>,
+    /// Personal or secret data (a card number, a date of birth): the call log keeps
+    /// `[redacted]` instead of the value. The endpoint still receives it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 /// Which agents may see and call a tool.

@@ -1,0 +1,191 @@
+//! Rows 1–4, one stub behind all of them: the direct call (the floor), the bare proxy (the
+//! floor of the design), and an invocation through Switchboard without and with both
+//! transforms (the example plugins normalize-input and plumbing-speech).
+//!
+//! Switchboard runs here in-process — the library's `switchboard::run` on an `AppState`
+//! over a temp data dir, on a runtime of its own — exactly as the proxy does, so the two
+//! are compared under identical conditions. (The binary only adds flag parsing and a log
+//! subscriber; its start-up and memory are measured in `startup` and `memory`.)
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::json;
+use switchboard::{
+    AppState, Config,
+    invoke::limits::{InvokeLimits, PlanLimits},
+};
+use tokio::{net::TcpListener, runtime::Runtime};
+
+use crate::{
+    Options, Row,
+    api::{self, ADMIN},
+    load,
+    servers::{self, Served, Target},
+};
+
+/// Switchboard on its own runtime.
+struct Switchboard {
+    url: String,
+    runtime: Runtime,
+    _dir: tempfile::TempDir,
+}
+
+/// Per-tenant limits lifted: a load test measures the path, not the admission gate (which
+/// still runs on every call).
+fn unlimited() -> InvokeLimits {
+    let open = PlanLimits {
+        concurrency: 1_000_000,
+        per_minute: u32::MAX / 2,
+        burst: u32::MAX / 2,
+    };
+    InvokeLimits {
+        plus: open,
+        pro: open,
+    }
+}
+
+fn start_switchboard() -> anyhow::Result<Switchboard> {
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::new(dir.path().to_path_buf());
+    config.admin_token = Some(ADMIN.to_owned());
+    config.allow_net = vec!["127.0.0.0/8".parse()?];
+    config.invoke_limits = unlimited();
+    let runtime = servers::runtime("switchboard")?;
+    let (listener, state) = runtime.block_on(async {
+        anyhow::Ok((
+            TcpListener::bind("127.0.0.1:0").await?,
+            AppState::open(config).await?,
+        ))
+    })?;
+    let url = format!("http://{}", listener.local_addr()?);
+    runtime.spawn(switchboard::run(listener, state, std::future::pending()));
+    Ok(Switchboard {
+        url,
+        runtime,
+        _dir: dir,
+    })
+}
+
+/// The request bodies: the endpoint sees the arguments; Switchboard gets them in an invocation.
+fn arguments(zip: &str) -> serde_json::Value {
+    json!({"zip_code": zip, "service_type": "leak"})
+}
+
+/// Runs rows 1–4 and answers them in order.
+pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
+    let stub = servers::stub()?;
+    let proxy = servers::proxy(&stub.url)?;
+    let switchboard = start_switchboard()?;
+    let result = client_rt.block_on(measure(opts, &stub, &proxy, &switchboard.url));
+    // Runtimes are dropped here, outside any runtime.
+    drop((stub, proxy, switchboard.runtime));
+    result
+}
+
+async fn measure(
+    opts: &Options,
+    stub: &Served,
+    proxy: &Served,
+    switchboard: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let http = servers::client()?;
+    let (_, manage) = api::tenant(&http, switchboard, "Bench Plumbing", "pro").await?;
+    let invoke_key = api::invoke_key(&http, switchboard, &manage).await?;
+    let normalize = api::upload(
+        &http,
+        switchboard,
+        &manage,
+        "normalize-input",
+        test_components::bytes(test_components::NORMALIZE_INPUT),
+    )
+    .await?;
+    let speech = api::upload(
+        &http,
+        switchboard,
+        &manage,
+        "plumbing-speech",
+        test_components::bytes(test_components::PLUMBING_SPEECH),
+    )
+    .await?;
+    let endpoint = format!("{}/areas/check", stub.url);
+    let plain = api::tool(
+        &http,
+        switchboard,
+        &manage,
+        api::availability_tool("Check availability in area", &endpoint),
+    )
+    .await?;
+    let mut spec = api::availability_tool("Check availability spoken", &endpoint);
+    spec["transforms"] = json!({
+        "params": {"component": normalize, "config": {"zip_keys": "zip_code"}},
+        "response": {"component": speech}
+    });
+    let transformed = api::tool(&http, switchboard, &manage, spec).await?;
+
+    let invoke_url = format!("{switchboard}/v1/agents/receptionist/invoke");
+    let targets = [
+        (
+            "1. direct call to the stub (floor)",
+            Target::new(
+                &http,
+                endpoint.clone(),
+                None,
+                arguments("94107"),
+                "\"serviced\":true",
+            )?,
+        ),
+        (
+            "2. bare proxy, axum in + reqwest out (floor of the design)",
+            Target::new(
+                &http,
+                format!("{}/areas/check", proxy.url),
+                None,
+                arguments("94107"),
+                "\"serviced\":true",
+            )?,
+        ),
+        (
+            "3. invoke through Switchboard, no transforms",
+            Target::new(
+                &http,
+                invoke_url.clone(),
+                Some(&invoke_key),
+                json!({"tool": plain, "arguments": arguments("94107")}),
+                "\"ok\":true",
+            )?,
+        ),
+        (
+            "4. invoke with params + response transforms",
+            Target::new(
+                &http,
+                invoke_url,
+                Some(&invoke_key),
+                json!({"tool": transformed, "arguments": arguments("nine four one oh seven")}),
+                "we cover 94107",
+            )?,
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, target) in targets {
+        rows.push(measure_target(opts, name, target).await?);
+    }
+    Ok(rows)
+}
+
+async fn measure_target(opts: &Options, name: &str, target: Target) -> anyhow::Result<Row> {
+    let latency = load::latency(opts.warmup, opts.latency_requests, || target.send()).await?;
+    // A pause between phases lets the previous phase's background work (the call log) drain.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Arc::new(target);
+    let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
+        let t = t.clone();
+        async move { t.send().await }
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(Row {
+        name: name.to_owned(),
+        latency,
+        throughput,
+    })
+}

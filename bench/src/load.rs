@@ -1,0 +1,138 @@
+//! The two ways every row is driven: latency at concurrency 1 (sequential requests after a
+//! warm-up, each timed) and throughput at concurrency N (N workers looping for a fixed time,
+//! completions counted). Any failed request aborts the row: a fast error is not a result.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+/// Latency percentiles of one row.
+#[derive(Clone, Copy, Debug)]
+pub struct Latency {
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Requests timed.
+    pub samples: usize,
+}
+
+impl Latency {
+    fn of(mut samples: Vec<Duration>) -> Latency {
+        samples.sort_unstable();
+        let at = |q: f64| {
+            let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[i]
+        };
+        Latency {
+            p50: at(0.50),
+            p99: at(0.99),
+            samples: samples.len(),
+        }
+    }
+}
+
+/// Runs `warmup` untimed then `n` timed calls of `op`, one at a time.
+pub async fn latency<F, Fut>(warmup: usize, n: usize, mut op: F) -> anyhow::Result<Latency>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    anyhow::ensure!(n > 0, "at least one timed request");
+    for _ in 0..warmup {
+        op().await?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        op().await?;
+        samples.push(started.elapsed());
+    }
+    Ok(Latency::of(samples))
+}
+
+/// [`latency`] for an operation that runs on the calling thread.
+pub fn latency_sync(
+    warmup: usize,
+    n: usize,
+    mut op: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Latency> {
+    anyhow::ensure!(n > 0, "at least one timed call");
+    for _ in 0..warmup {
+        op()?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        op()?;
+        samples.push(started.elapsed());
+    }
+    Ok(Latency::of(samples))
+}
+
+/// Completions per second with `concurrency` workers calling `op` in a loop for `duration`
+/// (after each worker's first call, which warms its connection).
+pub async fn throughput<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    op: F,
+) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    // Every worker opens its connection before the clock starts.
+    let warm: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let op = op.clone();
+            tokio::spawn(async move { op().await })
+        })
+        .collect();
+    for w in warm {
+        w.await??;
+    }
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (op, done) = (op.clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    op().await?;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(done.load(Ordering::Relaxed) as f64 / elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_right_samples() {
+        let samples = (1..=100).map(Duration::from_micros).collect();
+        let l = Latency::of(samples);
+        assert_eq!(l.p50, Duration::from_micros(50));
+        assert_eq!(l.p99, Duration::from_micros(99));
+        let one = Latency::of(vec![Duration::from_micros(7)]);
+        assert_eq!(
+            (one.p50, one.p99),
+            (Duration::from_micros(7), Duration::from_micros(7))
+        );
+    }
+}

@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
-cargo build --release --quiet -p switchboard --bin switchboard -p switchboard-bench
+cargo build --release --quiet -p switchboard -p switchboard-bench --bins
 target_dir="${CARGO_TARGET_DIR:-target}"
 exec "$target_dir/release/switchboard-bench" --switchboard "$target_dir/release/switchboard" "$@"

@@ -19,7 +19,7 @@ use rmcp::{
 };
 use serde_json::{Value, json};
 
-use crate::utils::{Receiver, Reply, TestServer, seed_tool};
+use crate::utils::{Receiver, Reply, TestServer, seed_tool, status_and_json};
 
 const SEED: &str = "check_availability_in_area";
 
@@ -96,15 +96,7 @@ async fn post(
         .send()
         .await
         .unwrap();
-    let status = resp.status();
-    let bytes = resp.bytes().await.unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-    };
-    (status, value)
+    status_and_json(resp).await
 }
 
 fn request(method: &str, params: Value) -> String {

@@ -202,6 +202,11 @@ pub async fn call(
             .body(body.to_string());
     }
     let resp = req.send().await.expect("the server answers");
+    status_and_json(resp).await
+}
+
+/// A response's status and parsed body (`null` when empty); panics on a body that is not JSON.
+pub async fn status_and_json(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     let bytes = resp.bytes().await.unwrap();
     let value = if bytes.is_empty() {

@@ -55,21 +55,27 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         }
     }
 
+    /// The map for reading; a panic elsewhere while it was held does not poison the cache.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<K, V>> {
+        self.map.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The map for writing (see [`Self::read`]).
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<K, V>> {
+        self.map.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get<Q>(&self, key: &Q) -> Option<V>
     where
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        self.map
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        self.read().get(key).cloned()
     }
 
     /// Inserts unless `still_valid` says a write happened since the value was read.
     fn insert_if(&self, key: K, value: V, still_valid: impl FnOnce() -> bool) {
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.write();
         if !still_valid() {
             return;
         }
@@ -87,21 +93,15 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        self.map
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.write().remove(key);
     }
 
     fn retain(&self, keep: impl FnMut(&K, &mut V) -> bool) {
-        self.map
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(keep);
+        self.write().retain(keep);
     }
 
     fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.read().len()
     }
 }
 

@@ -1,15 +1,22 @@
 //! The one wasmtime `Engine`: component model, pooling allocator with copy-on-write memory
-//! images, and epoch interruption ticked every millisecond by a dedicated thread that holds
-//! only a weak handle (it exits when the engine is dropped).
+//! images (a freed slot is reset in place, dirty pages only), and epoch interruption ticked
+//! every millisecond by a dedicated thread that holds only a weak handle (it exits when the
+//! engine is dropped).
 
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::limits::SandboxLimits;
 
 /// How often the epoch advances: the deadline's resolution.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Most of a freed linear memory kept resident: only pages a call dirtied count, so this
+/// bounds the memory a slot holds between calls, not what a call may use.
+const MEMORY_KEEP_RESIDENT: usize = 1024 * 1024;
+/// The same for tables (20,000 elements of 8 bytes fit).
+const TABLE_KEEP_RESIDENT: usize = 256 * 1024;
 
 /// Builds the engine and starts its epoch ticker.
 pub fn build(limits: &SandboxLimits) -> anyhow::Result<Engine> {
@@ -25,7 +32,16 @@ pub fn build(limits: &SandboxLimits) -> anyhow::Result<Engine> {
         .total_tables(slots * 8)
         .table_elements(20_000)
         .total_stacks(slots)
-        .max_memory_size(limits.memory_bytes);
+        .max_memory_size(limits.memory_bytes)
+        // Reset a freed slot in place rather than handing its pages back to the kernel:
+        // `PAGEMAP_SCAN` (Linux 6.7+; skipped where missing) finds the pages the last call
+        // dirtied and only those are restored, so the next instance neither faults them in
+        // again nor pays for the TLB shoot-down an `madvise` costs in a threaded process.
+        // Without the scan, keeping memory resident means a `memset` of the whole amount.
+        // Measured: fresh instance + hook call 49 µs -> 12-19 µs p50 (BENCHMARKS.md).
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT);
 
     let mut config = Config::new();
     config

@@ -401,6 +401,45 @@ async fn hostile_guests_are_contained() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Hooks run on the request's own task and a guest yields its worker every epoch tick: on
+/// a one-thread runtime (this test's), calls to a healthy tool finish while a looping guest
+/// is still using its budget, and the budget counts only the time the guest ran.
+#[tokio::test]
+async fn a_looping_guest_does_not_hold_up_other_calls() {
+    let server = TestServer::start_with(|c| c.sandbox.cpu_ms = 3_000).await;
+    let receiver = Receiver::start().await;
+    let (_, key) = server.tenant("pro").await;
+    let looping = server
+        .upload(&key, "infinite-loop", wasm::INFINITE_LOOP)
+        .await;
+    let mut spec = with_transforms(&receiver.url, json!({"params": {"component": looping}}));
+    spec["name"] = json!("looping");
+    server.tool(&key, spec).await;
+    let mut healthy = seed_tool(&receiver.url);
+    healthy["name"] = json!("healthy");
+    server.tool(&key, healthy).await;
+
+    let args = json!({"zip_code": "94107", "service_type": "x"});
+    let stuck = server.invoke(&key, "receptionist", "looping", args.clone());
+    tokio::pin!(stuck);
+    let others = async {
+        for _ in 0..5 {
+            let ok = server
+                .invoke(&key, "receptionist", "healthy", args.clone())
+                .await;
+            assert_eq!(ok["ok"], true, "{ok}");
+        }
+    };
+    tokio::select! {
+        result = &mut stuck => panic!("the looping call ended before the others: {result}"),
+        () = others => {}
+    }
+    let result = stuck.await;
+    assert_eq!(result["error"]["kind"], "transform_failed", "{result}");
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(message.contains("3000 ms time limit"), "{message}");
+}
+
 /// With time to spare, the memory cap is what stops a guest that allocates without end
 /// (with the default 50 ms budget either limit may trip first on a busy machine).
 #[tokio::test]

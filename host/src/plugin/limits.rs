@@ -3,7 +3,8 @@
 /// Limits applied to every hook call and upload.
 #[derive(Clone, Debug)]
 pub struct SandboxLimits {
-    /// Wall-clock budget of one hook call, in milliseconds (epoch deadline).
+    /// Time one hook call may spend running, in milliseconds: measured between epoch ticks
+    /// while the guest runs; time spent yielded, waiting for a worker, does not count.
     pub cpu_ms: u64,
     /// Linear memory across all of one instance's memories, in bytes.
     pub memory_bytes: usize,

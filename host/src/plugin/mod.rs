@@ -8,6 +8,10 @@
 //! - [`convert`]: JSON arguments to and from the WIT types.
 //! - [`warm`]: making every stored component ready at start-up, in the background.
 //!
+//! Hook calls run on the request's own task (wasmtime's async support: the guest runs on a
+//! fiber), not on a thread pool: no hand-off per call, and a guest that runs long yields
+//! its worker every epoch tick, so it delays nobody else by more than a millisecond.
+//!
 //! A component never shares an instance: no state survives between calls, conversations or
 //! tenants. A refusal is the guest's well-formed "no" (data); a trap, a limit or a malformed
 //! answer is a failure with a message that says which.
@@ -27,14 +31,14 @@ use std::{
         Arc, RwLock,
         atomic::{AtomicU64, Ordering},
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wasmtime::{
-    Engine, Store, Trap,
-    component::{Component, ComponentExportIndex, HasSelf, InstancePre, Linker},
+    Engine, Store, Trap, UpdateDeadline,
+    component::{Component, ComponentExportIndex, HasSelf, Instance, InstancePre, Linker},
 };
 
 use self::{
@@ -138,7 +142,8 @@ impl PluginRuntime {
     pub fn new(limits: SandboxLimits, cache_dir: PathBuf) -> anyhow::Result<Self> {
         let engine = engine::build(&limits)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         Transformer::add_to_linker::<_, HasSelf<CallCtx>>(&mut linker, |ctx| ctx)
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let cache = ArtifactCache::new(cache_dir, &engine)?;
@@ -173,12 +178,30 @@ impl PluginRuntime {
     /// Answers the hooks it implements. Nothing is kept when it is refused.
     pub async fn prepare(&self, bytes: Vec<u8>, sha256: String) -> Result<Vec<Hook>, Refused> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.prepare_blocking(&bytes, &sha256))
+        let (component, hooks, loaded) = tokio::task::spawn_blocking(move || this.compile(&bytes))
             .await
-            .map_err(|e| Refused(format!("the component could not be checked: {e}")))?
+            .map_err(|e| Refused(format!("the component could not be checked: {e}")))??;
+        self.check_signatures(&loaded).await?;
+        let this = self.clone();
+        let key = sha256.clone();
+        let saved = tokio::task::spawn_blocking(move || this.inner.cache.save(&key, &component))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r);
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "could not save a compiled artifact; it will be recompiled");
+        }
+        self.inner
+            .loaded
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sha256, Arc::new(loaded));
+        Ok(hooks)
     }
 
-    fn prepare_blocking(&self, bytes: &[u8], sha256: &str) -> Result<Vec<Hook>, Refused> {
+    /// The CPU-heavy part of [`Self::prepare`]: the byte-level checks, compilation, the
+    /// interface check and linking.
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, Vec<Hook>, Loaded), Refused> {
         inspect::check_bytes(bytes)?;
         let component = Component::new(&self.inner.engine, bytes)
             .map_err(|e| Refused(format!("the component could not be compiled: {e:#}")))?;
@@ -189,14 +212,22 @@ impl PluginRuntime {
                 "the component does not fit switchboard:tools@0.1.0: {e}"
             ))
         })?;
-        // Instantiate once and type-check each hook's signature against the WIT.
+        Ok((component, hooks, loaded))
+    }
+
+    /// Instantiates once and type-checks each hook's signature against the WIT.
+    async fn check_signatures(&self, loaded: &Loaded) -> Result<(), Refused> {
         let mut store = self.store("upload", Arc::default());
-        let instance = loaded.pre.instantiate(&mut store).map_err(|e| {
-            Refused(format!(
-                "the component failed to start: {}",
-                self.describe(&e)
-            ))
-        })?;
+        let instance = loaded
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| {
+                Refused(format!(
+                    "the component failed to start: {}",
+                    self.describe(&e)
+                ))
+            })?;
         if let Some(index) = &loaded.params {
             instance
                 .get_typed_func::<ParamsFn, ParamsOut>(&mut store, index)
@@ -209,15 +240,7 @@ impl PluginRuntime {
                     Refused(format!("transform-response has the wrong signature: {e:#}"))
                 })?;
         }
-        if let Err(e) = self.inner.cache.save(sha256, &component) {
-            tracing::warn!(error = %e, "could not save a compiled artifact; it will be recompiled");
-        }
-        self.inner
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(sha256.to_owned(), Arc::new(loaded));
-        Ok(hooks)
+        Ok(())
     }
 
     fn link(&self, component: Component) -> Result<Loaded, String> {
@@ -299,9 +322,25 @@ impl PluginRuntime {
         let ctx = CallCtx::new(hook, config, limits.memory_bytes, limits.log_bytes);
         let mut store = Store::new(&self.inner.engine, ctx);
         store.limiter(|ctx| ctx);
-        // Ticks are milliseconds (engine::EPOCH_TICK); instantiation counts too.
-        store.set_epoch_deadline(limits.cpu_ms);
-        store.epoch_deadline_trap();
+        // Every epoch tick (engine::EPOCH_TICK) the guest yields its worker; the time it
+        // spent running since it last resumed counts against its budget, the time it spent
+        // waiting for a worker does not. Instantiation counts too.
+        let budget = Duration::from_millis(limits.cpu_ms);
+        let clock = RunClock::default();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if clock.charge() > budget {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            let clock = clock.clone();
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    clock.resume();
+                }),
+            ))
+        });
         store
     }
 
@@ -312,35 +351,24 @@ impl PluginRuntime {
         config: Arc<BTreeMap<String, String>>,
         call: types::Call,
     ) -> HookRun<Vec<types::Argument>> {
-        let this = self.clone();
-        self.run_blocking(move || this.transform_params_blocking(&loaded, config, call))
-            .await
-    }
-
-    /// [`Self::transform_params`] on the calling thread: the sandbox's own work for one hook
-    /// call, without the hop to the blocking pool (the benchmark measures this).
-    pub fn transform_params_blocking(
-        &self,
-        loaded: &Loaded,
-        config: Arc<BTreeMap<String, String>>,
-        call: types::Call,
-    ) -> HookRun<Vec<types::Argument>> {
+        let index = loaded.params;
         self.run(
             Hook::Params,
             config,
-            |store, instance| {
-                let index = loaded.params.as_ref().ok_or_else(missing(Hook::Params))?;
+            &loaded,
+            async move |store: &mut Store<CallCtx>, instance: Instance| {
+                let index = index.as_ref().ok_or_else(missing(Hook::Params))?;
                 let func = instance.get_typed_func::<ParamsFn, ParamsOut>(&mut *store, index)?;
-                let (out,) = func.call(&mut *store, (call,))?;
+                let (out,) = func.call_async(&mut *store, (call,)).await?;
                 Ok(out)
             },
-            loaded,
             |args| {
                 args.iter()
                     .map(|a| a.key.len() + convert::value_len(&a.value))
                     .sum()
             },
         )
+        .await
     }
 
     /// Runs `transform-response` in a fresh instance.
@@ -351,80 +379,52 @@ impl PluginRuntime {
         call: types::Call,
         response: types::Response,
     ) -> HookRun<types::Outcome> {
-        let this = self.clone();
-        self.run_blocking(move || this.transform_response_blocking(&loaded, config, call, response))
-            .await
-    }
-
-    /// [`Self::transform_response`] on the calling thread.
-    pub fn transform_response_blocking(
-        &self,
-        loaded: &Loaded,
-        config: Arc<BTreeMap<String, String>>,
-        call: types::Call,
-        response: types::Response,
-    ) -> HookRun<types::Outcome> {
+        let index = loaded.response;
         self.run(
             Hook::Response,
             config,
-            |store, instance| {
-                let index = loaded
-                    .response
-                    .as_ref()
-                    .ok_or_else(missing(Hook::Response))?;
+            &loaded,
+            async move |store: &mut Store<CallCtx>, instance: Instance| {
+                let index = index.as_ref().ok_or_else(missing(Hook::Response))?;
                 let func =
                     instance.get_typed_func::<ResponseFn, ResponseOut>(&mut *store, index)?;
-                let (out,) = func.call(&mut *store, (call, response))?;
+                let (out,) = func.call_async(&mut *store, (call, response)).await?;
                 Ok(out)
             },
-            loaded,
             |o| o.result.len() + o.speech.as_ref().map_or(0, String::len),
         )
+        .await
     }
 
     /// Instantiates `loaded` in a fresh store and drops it: what every hook call pays before
     /// the call itself (the benchmark measures this).
-    pub fn instantiate_blocking(&self, loaded: &Loaded) -> anyhow::Result<()> {
+    pub async fn instantiate(&self, loaded: &Loaded) -> anyhow::Result<()> {
         let mut store = self.store("params", Arc::default());
         loaded
             .pre
-            .instantiate(&mut store)
+            .instantiate_async(&mut store)
+            .await
             .map(drop)
             .map_err(|e| anyhow::anyhow!("{e:#}"))
     }
 
-    async fn run_blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> HookRun<T> + Send + 'static,
-    ) -> HookRun<T> {
-        tokio::task::spawn_blocking(f)
-            .await
-            .unwrap_or_else(|e| HookRun {
-                result: Err(HookFailure::Failed(format!(
-                    "the sandbox thread failed: {e}"
-                ))),
-                logs: Vec::new(),
-                elapsed_ms: 0.0,
-            })
-    }
-
-    fn run<T>(
+    async fn run<T>(
         &self,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
-        call: impl FnOnce(
-            &mut Store<CallCtx>,
-            &wasmtime::component::Instance,
-        ) -> wasmtime::Result<Result<T, types::Refusal>>,
         loaded: &Loaded,
+        call: impl AsyncFnOnce(
+            &mut Store<CallCtx>,
+            Instance,
+        ) -> wasmtime::Result<Result<T, types::Refusal>>,
         size: impl Fn(&T) -> usize,
     ) -> HookRun<T> {
         let started = Instant::now();
         let mut store = self.store(hook.as_str(), config);
-        let result = loaded
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| call(&mut store, &instance));
+        let result = match loaded.pre.instantiate_async(&mut store).await {
+            Ok(instance) => call(&mut store, instance).await,
+            Err(e) => Err(e),
+        };
         let elapsed_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
         let result = match result {
             Ok(Ok(value)) => {
@@ -482,6 +482,41 @@ impl PluginRuntime {
                 }
             }
         }
+    }
+}
+
+/// How long a guest has run: the time between each resumption and the next epoch tick.
+#[derive(Clone, Default)]
+struct RunClock(Arc<std::sync::Mutex<RunTime>>);
+
+struct RunTime {
+    ran: Duration,
+    since: Instant,
+}
+
+impl Default for RunTime {
+    fn default() -> Self {
+        Self {
+            ran: Duration::ZERO,
+            since: Instant::now(),
+        }
+    }
+}
+
+impl RunClock {
+    /// At an epoch tick: adds the time run since the last resumption; answers the total.
+    fn charge(&self) -> Duration {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let t = &mut *guard;
+        let now = Instant::now();
+        t.ran += now - t.since;
+        t.since = now;
+        t.ran
+    }
+
+    /// The guest is about to run again after yielding.
+    fn resume(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).since = Instant::now();
     }
 }
 

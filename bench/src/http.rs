@@ -126,6 +126,7 @@ async fn measure(
     let targets = [
         (
             "1. direct call to the stub (floor)",
+            "stub",
             Target::new(
                 &http,
                 endpoint.clone(),
@@ -136,6 +137,7 @@ async fn measure(
         ),
         (
             "2. bare proxy, axum in + reqwest out (floor of the design)",
+            "proxy",
             Target::new(
                 &http,
                 format!("{}/areas/check", proxy.url),
@@ -146,6 +148,7 @@ async fn measure(
         ),
         (
             "3. invoke through Switchboard, no transforms",
+            "switchboard",
             Target::new(
                 &http,
                 invoke_url.clone(),
@@ -156,6 +159,7 @@ async fn measure(
         ),
         (
             "4. invoke with params + response transforms",
+            "switchboard",
             Target::new(
                 &http,
                 invoke_url,
@@ -166,26 +170,39 @@ async fn measure(
         ),
     ];
     let mut rows = Vec::new();
-    for (name, target) in targets {
-        rows.push(measure_target(opts, name, target).await?);
+    for (name, server, target) in targets {
+        rows.push(measure_target(opts, name, server, target).await?);
     }
     Ok(rows)
 }
 
-async fn measure_target(opts: &Options, name: &str, target: Target) -> anyhow::Result<Row> {
+/// Measures one row; `server` names the threads of the server under test (its runtime's
+/// name), whose CPU time per completed request the row reports.
+async fn measure_target(
+    opts: &Options,
+    name: &str,
+    server: &str,
+    target: Target,
+) -> anyhow::Result<Row> {
     let latency = load::latency(opts.warmup, opts.latency_requests, || target.send()).await?;
     // A pause between phases lets the previous phase's background work (the call log) drain.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = load::thread_cpu(server);
     let t = Arc::new(target);
     let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
         let t = t.clone();
         async move { t.send().await }
     })
     .await?;
+    let completions = throughput * opts.throughput_time.as_secs_f64();
+    let server_cpu = before
+        .zip(load::thread_cpu(server))
+        .map(|(before, after)| after.saturating_sub(before).div_f64(completions.max(1.0)));
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(Row {
         name: name.to_owned(),
         latency,
         throughput,
+        server_cpu,
     })
 }

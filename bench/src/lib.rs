@@ -40,6 +40,9 @@ pub struct Row {
     pub latency: load::Latency,
     /// Completions per second at the configured concurrency.
     pub throughput: f64,
+    /// CPU time the server under test spent per request during the throughput run (rows
+    /// 1–4: the stub, the proxy, Switchboard), where the platform reports it.
+    pub server_cpu: Option<std::time::Duration>,
 }
 
 /// Which parts to run.

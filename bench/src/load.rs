@@ -56,25 +56,6 @@ where
     Ok(Latency::of(samples))
 }
 
-/// [`latency`] for an operation that runs on the calling thread.
-pub fn latency_sync(
-    warmup: usize,
-    n: usize,
-    mut op: impl FnMut() -> anyhow::Result<()>,
-) -> anyhow::Result<Latency> {
-    anyhow::ensure!(n > 0, "at least one timed call");
-    for _ in 0..warmup {
-        op()?;
-    }
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let started = Instant::now();
-        op()?;
-        samples.push(started.elapsed());
-    }
-    Ok(Latency::of(samples))
-}
-
 /// Completions per second with `concurrency` workers calling `op` in a loop for `duration`
 /// (after each worker's first call, which warms its connection).
 pub async fn throughput<F, Fut>(
@@ -117,6 +98,32 @@ where
     }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(done.load(Ordering::Relaxed) as f64 / elapsed)
+}
+
+/// User plus system CPU time of this process's threads named `name` (Linux; `None`
+/// elsewhere). A thread that exited in between takes its time with it, so callers compare
+/// two readings across a phase in which the server's threads stay up.
+pub fn thread_cpu(name: &str) -> Option<Duration> {
+    // USER_HZ: the unit of /proc's utime and stime, 100 on every Linux.
+    const TICKS_PER_SECOND: u64 = 100;
+    let mut ticks = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(stat) = std::fs::read_to_string(entry.ok()?.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: the name may hold spaces, so split around the parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] != name {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3, utime 14 and stime 15 (proc(5)).
+        let time = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        ticks += time(11)? + time(12)?;
+    }
+    Some(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
 }
 
 #[cfg(test)]

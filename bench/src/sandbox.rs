@@ -1,9 +1,8 @@
 //! Row 5, in-process: the plugin runtime with the service's default sandbox limits, a fresh
 //! instance plus one hook call of each example plugin, and instantiation alone.
 //!
-//! Latency is timed on the calling thread (the sandbox's own work); throughput runs the
-//! async forms the invocation path uses (each call hops to the blocking pool), with
-//! `concurrency` calls in flight.
+//! Both are driven exactly as the invocation path calls the runtime: on the task, the guest
+//! on a fiber. Latency times one call at a time; throughput keeps `concurrency` in flight.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -70,74 +69,78 @@ pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
         let mut rows = Vec::new();
 
         // Fresh instance + transform-params (normalize-input).
-        let latency = load::latency_sync(opts.warmup, opts.sandbox_calls, || {
-            let run = runtime.transform_params_blocking(&normalize, config.clone(), call());
-            let args = run.result.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let params = |rt: PluginRuntime, n: Arc<Loaded>, c: Arc<BTreeMap<String, String>>| async move {
+            let args = rt
+                .transform_params(n, c, call())
+                .await
+                .result
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             anyhow::ensure!(
                 args.iter()
                     .any(|a| matches!(&a.value, types::Value::Text(t) if t == "94107")),
                 "normalize-input did not normalise: {args:?}"
             );
             Ok(())
-        })?;
+        };
+        let latency = load::latency(opts.warmup, opts.sandbox_calls, || {
+            params(runtime.clone(), normalize.clone(), config.clone())
+        })
+        .await?;
         let (rt, n, c) = (runtime.clone(), normalize.clone(), config.clone());
         let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
-            let (rt, n, c) = (rt.clone(), n.clone(), c.clone());
-            async move {
-                rt.transform_params(n, c, call())
-                    .await
-                    .result
-                    .map(drop)
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))
-            }
+            params(rt.clone(), n.clone(), c.clone())
         })
         .await?;
         rows.push(Row {
             name: "5a. fresh instance + transform-params (normalize-input)".into(),
             latency,
             throughput,
+            server_cpu: None,
         });
 
         // Fresh instance + transform-response (plumbing-speech).
-        let latency = load::latency_sync(opts.warmup, opts.sandbox_calls, || {
-            let run =
-                runtime.transform_response_blocking(&speech, no_config.clone(), call(), response());
-            let outcome = run.result.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let speak = |rt: PluginRuntime, s: Arc<Loaded>, c: Arc<BTreeMap<String, String>>| async move {
+            let outcome = rt
+                .transform_response(s, c, call(), response())
+                .await
+                .result
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             anyhow::ensure!(outcome.speech.is_some(), "plumbing-speech said nothing");
             Ok(())
-        })?;
+        };
+        let latency = load::latency(opts.warmup, opts.sandbox_calls, || {
+            speak(runtime.clone(), speech.clone(), no_config.clone())
+        })
+        .await?;
         let (rt, s, c) = (runtime.clone(), speech.clone(), no_config.clone());
         let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
-            let (rt, s, c) = (rt.clone(), s.clone(), c.clone());
-            async move {
-                rt.transform_response(s, c, call(), response())
-                    .await
-                    .result
-                    .map(drop)
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))
-            }
+            speak(rt.clone(), s.clone(), c.clone())
         })
         .await?;
         rows.push(Row {
             name: "5b. fresh instance + transform-response (plumbing-speech)".into(),
             latency,
             throughput,
+            server_cpu: None,
         });
 
         // Instantiation alone.
-        let latency = load::latency_sync(opts.warmup, opts.sandbox_calls, || {
-            runtime.instantiate_blocking(&normalize)
-        })?;
+        let latency = load::latency(opts.warmup, opts.sandbox_calls, || {
+            let (rt, n) = (runtime.clone(), normalize.clone());
+            async move { rt.instantiate(&n).await }
+        })
+        .await?;
         let (rt, n) = (runtime.clone(), normalize.clone());
         let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
             let (rt, n) = (rt.clone(), n.clone());
-            async move { tokio::task::spawn_blocking(move || rt.instantiate_blocking(&n)).await? }
+            async move { rt.instantiate(&n).await }
         })
         .await?;
         rows.push(Row {
             name: "5c. instantiation alone (normalize-input)".into(),
             latency,
             throughput,
+            server_cpu: None,
         });
         Ok(rows)
     })

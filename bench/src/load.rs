@@ -131,6 +131,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn thread_cpu_counts_the_named_threads_only() {
+        assert_eq!(thread_cpu("no-such-thread"), Some(Duration::ZERO));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let spinner = std::thread::Builder::new()
+            .name("cpu-probe".into())
+            .spawn(move || {
+                let until = Instant::now() + Duration::from_millis(300);
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                started_tx.send(()).unwrap();
+                stop_rx.recv().unwrap();
+            })
+            .unwrap();
+        started_rx.recv().unwrap();
+        let spent = thread_cpu("cpu-probe").unwrap();
+        stop_tx.send(()).unwrap();
+        spinner.join().unwrap();
+        assert!(spent > Duration::ZERO, "300 ms of spinning shows up");
+        assert!(spent <= Duration::from_secs(2), "{spent:?}");
+    }
+
+    #[test]
     fn percentiles_pick_the_right_samples() {
         let samples = (1..=100).map(Duration::from_micros).collect();
         let l = Latency::of(samples);

@@ -66,82 +66,79 @@ pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
             Arc::new([("zip_keys".to_owned(), "zip_code".to_owned())].into());
         let no_config: Arc<BTreeMap<String, String>> = Arc::default();
 
-        let mut rows = Vec::new();
-
         // Fresh instance + transform-params (normalize-input).
-        let params = |rt: PluginRuntime, n: Arc<Loaded>, c: Arc<BTreeMap<String, String>>| async move {
-            let args = rt
-                .transform_params(n, c, call())
-                .await
-                .result
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            anyhow::ensure!(
-                args.iter()
-                    .any(|a| matches!(&a.value, types::Value::Text(t) if t == "94107")),
-                "normalize-input did not normalise: {args:?}"
-            );
-            Ok(())
-        };
-        let latency = load::latency(opts.warmup, opts.sandbox_calls, || {
-            params(runtime.clone(), normalize.clone(), config.clone())
-        })
-        .await?;
         let (rt, n, c) = (runtime.clone(), normalize.clone(), config.clone());
-        let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
-            params(rt.clone(), n.clone(), c.clone())
-        })
-        .await?;
-        rows.push(Row {
-            name: "5a. fresh instance + transform-params (normalize-input)".into(),
-            latency,
-            throughput,
-            server_cpu: None,
-        });
-
-        // Fresh instance + transform-response (plumbing-speech).
-        let speak = |rt: PluginRuntime, s: Arc<Loaded>, c: Arc<BTreeMap<String, String>>| async move {
-            let outcome = rt
-                .transform_response(s, c, call(), response())
-                .await
-                .result
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            anyhow::ensure!(outcome.speech.is_some(), "plumbing-speech said nothing");
-            Ok(())
+        let params = move || {
+            let (rt, n, c) = (rt.clone(), n.clone(), c.clone());
+            async move {
+                let args = rt
+                    .transform_params(n, c, call())
+                    .await
+                    .result
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                anyhow::ensure!(
+                    args.iter()
+                        .any(|a| matches!(&a.value, types::Value::Text(t) if t == "94107")),
+                    "normalize-input did not normalise: {args:?}"
+                );
+                Ok(())
+            }
         };
-        let latency = load::latency(opts.warmup, opts.sandbox_calls, || {
-            speak(runtime.clone(), speech.clone(), no_config.clone())
-        })
-        .await?;
-        let (rt, s, c) = (runtime.clone(), speech.clone(), no_config.clone());
-        let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
-            speak(rt.clone(), s.clone(), c.clone())
-        })
-        .await?;
-        rows.push(Row {
-            name: "5b. fresh instance + transform-response (plumbing-speech)".into(),
-            latency,
-            throughput,
-            server_cpu: None,
-        });
-
+        // Fresh instance + transform-response (plumbing-speech).
+        let (rt, s) = (runtime.clone(), speech.clone());
+        let speak = move || {
+            let (rt, s, c) = (rt.clone(), s.clone(), no_config.clone());
+            async move {
+                let outcome = rt
+                    .transform_response(s, c, call(), response())
+                    .await
+                    .result
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                anyhow::ensure!(outcome.speech.is_some(), "plumbing-speech said nothing");
+                Ok(())
+            }
+        };
         // Instantiation alone.
-        let latency = load::latency(opts.warmup, opts.sandbox_calls, || {
-            let (rt, n) = (runtime.clone(), normalize.clone());
-            async move { rt.instantiate(&n).await }
-        })
-        .await?;
         let (rt, n) = (runtime.clone(), normalize.clone());
-        let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
+        let instantiate = move || {
             let (rt, n) = (rt.clone(), n.clone());
             async move { rt.instantiate(&n).await }
-        })
-        .await?;
-        rows.push(Row {
-            name: "5c. instantiation alone (normalize-input)".into(),
-            latency,
-            throughput,
-            server_cpu: None,
-        });
-        Ok(rows)
+        };
+        Ok(vec![
+            row(
+                opts,
+                "5a. fresh instance + transform-params (normalize-input)",
+                params,
+            )
+            .await?,
+            row(
+                opts,
+                "5b. fresh instance + transform-response (plumbing-speech)",
+                speak,
+            )
+            .await?,
+            row(
+                opts,
+                "5c. instantiation alone (normalize-input)",
+                instantiate,
+            )
+            .await?,
+        ])
+    })
+}
+
+/// Latency one call at a time, then throughput with `opts.concurrency` in flight, of `op`.
+async fn row<F, Fut>(opts: &Options, name: &str, op: F) -> anyhow::Result<Row>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let latency = load::latency(opts.warmup, opts.sandbox_calls, op.clone()).await?;
+    let throughput = load::throughput(opts.concurrency, opts.throughput_time, op).await?;
+    Ok(Row {
+        name: name.to_owned(),
+        latency,
+        throughput,
+        server_cpu: None,
     })
 }

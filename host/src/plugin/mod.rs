@@ -191,11 +191,7 @@ impl PluginRuntime {
         if let Err(e) = saved {
             tracing::warn!(error = %e, "could not save a compiled artifact; it will be recompiled");
         }
-        self.inner
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(sha256, Arc::new(loaded));
+        self.loaded_mut().insert(sha256, Arc::new(loaded));
         Ok(hooks)
     }
 
@@ -300,21 +296,19 @@ impl PluginRuntime {
         let component = self.inner.cache.load(&self.inner.engine, sha256)?;
         let loaded = Arc::new(self.link(component).ok()?);
         self.inner.cache_loads.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(sha256.to_owned(), loaded.clone());
+        self.loaded_mut().insert(sha256.to_owned(), loaded.clone());
         Some(loaded)
     }
 
     /// Forgets a component (after its last reference was deleted).
     pub fn forget(&self, sha256: &str) {
-        self.inner
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(sha256);
+        self.loaded_mut().remove(sha256);
+    }
+
+    /// The ready components for writing; a panic elsewhere while it was held does not
+    /// poison the map.
+    fn loaded_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Loaded>>> {
+        self.inner.loaded.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn store(&self, hook: &'static str, config: Arc<BTreeMap<String, String>>) -> Store<CallCtx> {

@@ -3,6 +3,9 @@
 
 #![forbid(unsafe_code)]
 
+#[global_allocator]
+static ALLOCATOR: switchboard::Allocator = switchboard::Allocator;
+
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use switchboard_bench::{Options, Parts};

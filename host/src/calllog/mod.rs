@@ -5,7 +5,8 @@
 //! must not turn into dead air on a phone call). One writer task drains the queue in batches,
 //! one transaction per batch, and trims the log to the configured [`Retention`] as it goes.
 //! A batch waits up to [`LINGER`] for company after its first record, so a steady trickle
-//! of calls costs one transaction per few milliseconds, not one per call.
+//! of calls costs one transaction per few milliseconds, not one per call; the writer sleeps
+//! through that wait instead of waking for every record that joins the batch.
 //!
 //! Reads see their own writes: `GET /v1/calls` first [`CallLog::flush`]es, so a call that has
 //! returned is listed. On graceful shutdown [`CallLog::close`] writes whatever is queued.
@@ -23,7 +24,7 @@ use std::{
 };
 
 use tokio::{
-    sync::{mpsc, oneshot},
+    sync::{Notify, mpsc, oneshot},
     task::JoinHandle,
 };
 
@@ -48,6 +49,8 @@ enum Message {
 #[derive(Clone)]
 pub struct CallLog {
     queue: mpsc::Sender<Message>,
+    /// Cuts a lingering batch short when a reader is waiting for it.
+    flushing: Arc<Notify>,
     dropped: Arc<AtomicU64>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -61,9 +64,11 @@ impl CallLog {
     /// [`CallLog::start`] with a queue of `capacity` records.
     pub fn with_capacity(store: Arc<dyn Store>, retention: Retention, capacity: usize) -> Self {
         let (queue, inbox) = mpsc::channel(capacity.max(1));
-        let writer = tokio::spawn(write_loop(store, retention, inbox));
+        let flushing = Arc::new(Notify::new());
+        let writer = tokio::spawn(write_loop(store, retention, inbox, flushing.clone()));
         Self {
             queue,
+            flushing,
             dropped: Arc::new(AtomicU64::new(0)),
             writer: Arc::new(Mutex::new(Some(writer))),
         }
@@ -92,6 +97,7 @@ impl CallLog {
     pub async fn flush(&self) {
         let (done, written) = oneshot::channel();
         if self.queue.send(Message::Flush(done)).await.is_ok() {
+            self.flushing.notify_one();
             let _ = written.await;
         }
     }
@@ -112,6 +118,7 @@ async fn write_loop(
     store: Arc<dyn Store>,
     retention: Retention,
     mut inbox: mpsc::Receiver<Message>,
+    flushing: Arc<Notify>,
 ) {
     let mut sweep = tokio::time::interval(AGE_SWEEP);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -130,7 +137,9 @@ async fn write_loop(
                 continue;
             }
         };
-        let linger = tokio::time::Instant::now() + LINGER;
+        let linger = tokio::time::sleep(LINGER);
+        tokio::pin!(linger);
+        let mut lingered = false;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -142,12 +151,17 @@ async fn write_loop(
             }
             next = match inbox.try_recv() {
                 Ok(message) => Some(message),
-                // Nothing queued: wait for more until the linger ends, unless a reader
-                // is waiting for what is here.
-                Err(_) if waiting.is_empty() => tokio::time::timeout_at(linger, inbox.recv())
-                    .await
-                    .ok()
-                    .flatten(),
+                // Nothing queued: once per batch, sleep until the linger ends (or a reader
+                // asks for what is here), then take whatever came meanwhile. Records that
+                // arrive while the writer sleeps do not wake it.
+                Err(_) if waiting.is_empty() && !lingered => {
+                    lingered = true;
+                    tokio::select! {
+                        _ = &mut linger => {}
+                        _ = flushing.notified() => {}
+                    }
+                    inbox.try_recv().ok()
+                }
                 Err(_) => None,
             };
         }
@@ -197,6 +211,105 @@ mod tests {
             created_ms: crate::clock::now_unix_ms(),
             seq: 0,
         }
+    }
+
+    async fn ids(store: &SqliteStore, tenant: &Tenant) -> Vec<String> {
+        let filter = CallFilter {
+            limit: 100,
+            ..CallFilter::default()
+        };
+        let calls = store.calls(&tenant.id, &filter).await.unwrap();
+        calls.into_iter().map(|c| c.call_id).collect()
+    }
+
+    async fn tenant(store: &SqliteStore, name: &str) -> Tenant {
+        let tenant = Tenant {
+            id: TenantId(format!("ten_{name}")),
+            name: name.into(),
+            plan: Plan::Plus,
+            created_at: crate::clock::now_rfc3339(),
+        };
+        let key = crate::store::NewKey {
+            key: ApiKey {
+                id: crate::ids::KeyId(format!("key_{name}")),
+                tenant_id: tenant.id.clone(),
+                scope: Scope::Manage,
+                hint: "sbk_…".into(),
+                created_at: tenant.created_at.clone(),
+            },
+            hash: format!("hash_{name}"),
+        };
+        store.create_tenant(&tenant, &key).await.unwrap();
+        tenant
+    }
+
+    /// Trimming to `max_per_tenant` keeps each tenant's count in memory; the count must stay
+    /// exact across batches, a restart (rows already on disk) and expiry by age, or the log
+    /// keeps too many calls or loses ones it should keep.
+    #[tokio::test]
+    async fn retention_stays_exact_across_batches_restarts_and_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let (a, b) = (tenant(&store, "a").await, tenant(&store, "b").await);
+        let named = |tenant: &Tenant, id: &str, created_ms: i64| CallRecord {
+            call_id: id.into(),
+            created_ms,
+            ..record(&tenant.id, 0)
+        };
+        let now = crate::clock::now_unix_ms();
+        let keep = |n| Retention {
+            max_per_tenant: Some(n),
+            max_age_ms: None,
+        };
+        let batch = |tenant: &Tenant, from: usize, to: usize| {
+            (from..to)
+                .map(|n| named(tenant, &format!("{}{n}", tenant.name), now))
+                .collect::<Vec<_>>()
+        };
+
+        store
+            .record_calls(batch(&a, 0, 3), keep(5), now)
+            .await
+            .unwrap();
+        let mut mixed = batch(&a, 3, 7);
+        mixed.extend(batch(&b, 0, 2));
+        store.record_calls(mixed, keep(5), now).await.unwrap();
+        assert_eq!(ids(&store, &a).await, ["a6", "a5", "a4", "a3", "a2"]);
+        assert_eq!(ids(&store, &b).await, ["b1", "b0"]);
+
+        // A restart forgets the counts: the first batch counts what is on disk.
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .record_calls(batch(&a, 7, 8), keep(3), now)
+            .await
+            .unwrap();
+        assert_eq!(ids(&store, &a).await, ["a7", "a6", "a5"]);
+        assert_eq!(
+            ids(&store, &b).await,
+            ["b1", "b0"],
+            "b had no calls in that batch"
+        );
+
+        // Calls that expire by age come off the count.
+        store
+            .record_calls(batch(&b, 2, 3), keep(3), now)
+            .await
+            .unwrap();
+        let old = vec![named(&b, "b-old", 0)];
+        store.record_calls(old, keep(3), now).await.unwrap();
+        assert_eq!(ids(&store, &b).await, ["b-old", "b2", "b1"]);
+        let both = Retention {
+            max_per_tenant: Some(3),
+            max_age_ms: Some(3_600_000),
+        };
+        store
+            .record_calls(batch(&b, 3, 4), both, now)
+            .await
+            .unwrap();
+        assert_eq!(ids(&store, &b).await, ["b3", "b2", "b1"]);
+        assert_eq!(ids(&store, &a).await, ["a7", "a6", "a5"]);
     }
 
     /// A full queue drops and counts instead of waiting; every record is either written or

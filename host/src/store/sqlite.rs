@@ -8,6 +8,7 @@
 //! timeout) up front instead of failing when a read snapshot goes stale under it.
 
 use std::{
+    collections::HashMap,
     path::Path,
     sync::{Arc, Mutex},
 };
@@ -30,13 +31,23 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_components.sql"),
     include_str!("migrations/0003_call_log.sql"),
+    include_str!("migrations/0004_call_log_indexes.sql"),
 ];
 
 /// The SQLite-backed [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    log_conn: Arc<Mutex<Connection>>,
+    log: Arc<Mutex<LogConn>>,
+}
+
+/// The call-log writer's connection, and how many calls each tenant it has seen has logged.
+/// The writer is the only one that inserts or deletes calls, so once counted (one
+/// `COUNT(*)` per tenant per process) a tenant's count stays exact, and trimming the log to
+/// `max_per_tenant` costs the rows it deletes instead of a walk over the rows it keeps.
+struct LogConn {
+    conn: Connection,
+    counts: HashMap<String, u64>,
 }
 
 impl SqliteStore {
@@ -51,7 +62,10 @@ impl SqliteStore {
         log_conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
-            log_conn: Arc::new(Mutex::new(log_conn)),
+            log: Arc::new(Mutex::new(LogConn {
+                conn: log_conn,
+                counts: HashMap::new(),
+            })),
         })
     }
 
@@ -66,14 +80,11 @@ impl SqliteStore {
 }
 
 /// Runs `f` with `conn` on Tokio's blocking pool, adding `what` to any error.
-async fn on_blocking_pool<T, F>(
-    conn: Arc<Mutex<Connection>>,
-    what: &'static str,
-    f: F,
-) -> StoreResult<T>
+async fn on_blocking_pool<C, T, F>(conn: Arc<Mutex<C>>, what: &'static str, f: F) -> StoreResult<T>
 where
+    C: Send + 'static,
     T: Send + 'static,
-    F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    F: FnOnce(&mut C) -> StoreResult<T> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
         let mut guard = conn
@@ -433,7 +444,7 @@ impl Store for SqliteStore {
         &self,
         tenant: &TenantId,
         function_id: &str,
-    ) -> StoreResult<Option<Tool>> {
+    ) -> StoreResult<Option<Arc<Tool>>> {
         let (tenant, function_id) = (tenant.clone(), function_id.to_owned());
         self.with("reading a tool", move |conn| {
             conn.query_row(
@@ -442,6 +453,7 @@ impl Store for SqliteStore {
                 tool_from_row,
             )
             .optional()
+            .map(|tool| tool.map(Arc::new))
             .map_err(db)
         })
         .await
@@ -632,10 +644,13 @@ impl Store for SqliteStore {
             .map(|r| serde_json::to_string(&r.detail))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Other(e.into()))?;
-        on_blocking_pool(self.log_conn.clone(), "recording calls", move |conn| {
+        on_blocking_pool(self.log.clone(), "recording calls", move |log| {
+            let LogConn { conn, counts } = log;
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
+            // The counts this batch leaves, applied only once it has committed.
+            let mut changed: HashMap<String, u64> = HashMap::new();
             {
                 let mut insert = tx
                     .prepare_cached(
@@ -665,29 +680,63 @@ impl Store for SqliteStore {
                         .map_err(db)?;
                 }
             }
-            if let Some(keep) = retention.max_per_tenant {
-                let mut tenants: Vec<&str> = records.iter().map(|r| r.tenant_id.as_str()).collect();
-                tenants.sort_unstable();
-                tenants.dedup();
-                let mut trim = tx
-                    .prepare_cached(
-                        "DELETE FROM calls WHERE tenant_id = ?1 AND seq <= (
-                             SELECT seq FROM calls WHERE tenant_id = ?1
-                             ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-                    )
+            if let Some(max_age) = retention.max_age_ms {
+                let mut expire = tx
+                    .prepare_cached("DELETE FROM calls WHERE created_ms < ?1 RETURNING tenant_id")
                     .map_err(db)?;
-                for tenant in tenants {
-                    trim.execute(params![tenant, keep]).map_err(db)?;
+                let expired = expire
+                    .query_map([now_ms.saturating_sub(max_age)], |row| {
+                        row.get::<_, String>(0)
+                    })
+                    .map_err(db)?;
+                for tenant in expired {
+                    let tenant = tenant.map_err(db)?;
+                    if let Some(&count) = counts.get(&tenant) {
+                        let left = changed.entry(tenant).or_insert(count);
+                        *left = left.saturating_sub(1);
+                    }
                 }
             }
-            if let Some(max_age) = retention.max_age_ms {
-                tx.execute(
-                    "DELETE FROM calls WHERE created_ms < ?1",
-                    [now_ms.saturating_sub(max_age)],
-                )
-                .map_err(db)?;
+            if let Some(keep) = retention.max_per_tenant {
+                let mut added: HashMap<&str, u64> = HashMap::new();
+                for record in &records {
+                    *added.entry(record.tenant_id.as_str()).or_default() += 1;
+                }
+                let mut count_all = tx
+                    .prepare_cached("SELECT COUNT(*) FROM calls WHERE tenant_id = ?1")
+                    .map_err(db)?;
+                let mut trim = tx
+                    .prepare_cached(
+                        "DELETE FROM calls WHERE seq IN (
+                             SELECT seq FROM calls WHERE tenant_id = ?1 ORDER BY seq LIMIT ?2)",
+                    )
+                    .map_err(db)?;
+                for (tenant, added) in added {
+                    let known = changed
+                        .get(tenant)
+                        .or_else(|| counts.get(tenant))
+                        .map(|count| count + added);
+                    let count = match known {
+                        Some(count) => count,
+                        None => count_all
+                            .query_row([tenant], |row| row.get::<_, u64>(0))
+                            .map_err(db)?,
+                    };
+                    let excess = count.saturating_sub(u64::from(keep));
+                    if excess > 0 {
+                        trim.execute(params![tenant, excess]).map_err(db)?;
+                    }
+                    changed.insert(tenant.to_owned(), count - excess);
+                }
             }
-            tx.commit().map_err(db)
+            tx.commit().map_err(db)?;
+            if retention.max_per_tenant.is_some() {
+                counts.extend(changed);
+            } else {
+                // Nothing kept them up to date in this batch.
+                counts.clear();
+            }
+            Ok(())
         })
         .await
     }

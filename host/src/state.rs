@@ -1,4 +1,5 @@
-//! `AppState`: the cheap-to-clone handles every request needs, built once at start-up.
+//! `AppState`: the handles every request needs, built once at start-up and shared behind
+//! one `Arc` (a request clones a pointer, not a dozen handles).
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -15,9 +16,19 @@ use crate::{
     webhook::{WebhookClient, guard::NetPolicy},
 };
 
-/// Shared service state.
+/// Shared service state; derefs to [`Services`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Services {
     /// Everything persisted, behind the in-memory cache of the hot-path reads.
     pub store: Arc<dyn Store>,
     /// The outbound client for tenant endpoints.
@@ -51,7 +62,7 @@ impl AppState {
         let plugins = PluginRuntime::new(config.sandbox.clone(), config.data_dir.join("compiled"))?;
         let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
         let store: Arc<dyn Store> = Arc::new(store);
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             calls: CallLog::start(store.clone(), config.call_log_retention),
             store: Arc::new(CachedStore::new(store)),
             webhooks,
@@ -60,7 +71,7 @@ impl AppState {
             admission: Admission::new(config.invoke_limits),
             admin_token_hash: ids::sha256_hex(admin_token.as_bytes()).into(),
             config: Arc::new(config),
-        })
+        })))
     }
 }
 

@@ -2,6 +2,8 @@
 //! and invoke one by function id. Any tenant key works (`invoke` or `manage`); the tenant
 //! comes from the key.
 
+use std::sync::Arc;
+
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,7 +102,7 @@ pub async fn agent_tool(
     tenant: &Tenant,
     agent: Agent,
     function_id: &str,
-) -> StoreResult<Option<Tool>> {
+) -> StoreResult<Option<Arc<Tool>>> {
     Ok(state
         .store
         .tool_by_function(&tenant.id, function_id)

@@ -111,7 +111,7 @@ pub struct CachedStore {
     /// Bumped after every write, before its entries are dropped.
     generation: AtomicU64,
     keys: Bounded<String, (ApiKey, Tenant)>,
-    tools: Bounded<TenantId, Arc<Vec<Tool>>>,
+    tools: Bounded<TenantId, Arc<Vec<Arc<Tool>>>>,
     components: Bounded<TenantId, Arc<Vec<ComponentRecord>>>,
 }
 
@@ -161,7 +161,7 @@ impl CachedStore {
     }
 
     /// The tenant's tools, sorted by function id, from memory when cached.
-    async fn tool_list(&self, tenant: &TenantId) -> StoreResult<Arc<Vec<Tool>>> {
+    async fn tool_list(&self, tenant: &TenantId) -> StoreResult<Arc<Vec<Arc<Tool>>>> {
         if let Some(list) = self.tools.get(tenant) {
             return Ok(list);
         }
@@ -170,7 +170,7 @@ impl CachedStore {
         // The backend orders them too; sorting here makes the binary search below safe
         // whatever its collation.
         list.sort_by(|a, b| a.function_id.cmp(&b.function_id));
-        let list = Arc::new(list);
+        let list = Arc::new(list.into_iter().map(Arc::new).collect::<Vec<_>>());
         self.tools.insert_if(
             tenant.clone(),
             list.clone(),
@@ -273,14 +273,14 @@ impl Store for CachedStore {
 
     async fn tool(&self, tenant: &TenantId, id: &ToolId) -> StoreResult<Option<Tool>> {
         let list = self.tool_list(tenant).await?;
-        Ok(list.iter().find(|t| &t.id == id).cloned())
+        Ok(list.iter().find(|t| &t.id == id).map(|t| Tool::clone(t)))
     }
 
     async fn tool_by_function(
         &self,
         tenant: &TenantId,
         function_id: &str,
-    ) -> StoreResult<Option<Tool>> {
+    ) -> StoreResult<Option<Arc<Tool>>> {
         let list = self.tool_list(tenant).await?;
         Ok(list
             .binary_search_by(|t| t.function_id.as_str().cmp(function_id))
@@ -289,7 +289,8 @@ impl Store for CachedStore {
     }
 
     async fn tools(&self, tenant: &TenantId) -> StoreResult<Vec<Tool>> {
-        Ok(self.tool_list(tenant).await?.as_ref().clone())
+        let list = self.tool_list(tenant).await?;
+        Ok(list.iter().map(|t| Tool::clone(t)).collect())
     }
 
     async fn delete_tool(&self, tenant: &TenantId, id: &ToolId) -> StoreResult<bool> {
@@ -563,7 +564,7 @@ mod tests {
         // ...and the read's result must not be put back.
         f.cached.tools.insert_if(
             tenant.clone(),
-            Arc::new(stale),
+            Arc::new(stale.into_iter().map(Arc::new).collect()),
             f.cached.unchanged_since(generation),
         );
         assert!(f.cached.tools(tenant).await.unwrap().is_empty());

@@ -11,6 +11,8 @@
 pub mod cached;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
@@ -154,12 +156,12 @@ pub trait Store: Send + Sync + 'static {
     async fn replace_tool(&self, tenant: &TenantId, tool: &Tool) -> StoreResult<bool>;
     /// A tool by id.
     async fn tool(&self, tenant: &TenantId, id: &ToolId) -> StoreResult<Option<Tool>>;
-    /// A tool by function id.
+    /// A tool by function id (shared: the invocation path reads it, never changes it).
     async fn tool_by_function(
         &self,
         tenant: &TenantId,
         function_id: &str,
-    ) -> StoreResult<Option<Tool>>;
+    ) -> StoreResult<Option<Arc<Tool>>>;
     /// All of a tenant's tools, by function id.
     async fn tools(&self, tenant: &TenantId) -> StoreResult<Vec<Tool>>;
     /// Deletes a tool; false when absent.

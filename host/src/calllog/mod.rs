@@ -97,6 +97,8 @@ impl CallLog {
     pub async fn flush(&self) {
         let (done, written) = oneshot::channel();
         if self.queue.send(Message::Flush(done)).await.is_ok() {
+            // If the writer is not lingering, the permit stays and merely ends its next
+            // linger early: one smaller batch, never a lost wake-up.
             self.flushing.notify_one();
             let _ = written.await;
         }
@@ -319,23 +321,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.db");
         let store = Arc::new(SqliteStore::open(&path).unwrap());
-        let tenant = Tenant {
-            id: TenantId("ten_a".into()),
-            name: "a".into(),
-            plan: Plan::Plus,
-            created_at: crate::clock::now_rfc3339(),
-        };
-        let key = crate::store::NewKey {
-            key: ApiKey {
-                id: crate::ids::KeyId("key_a".into()),
-                tenant_id: tenant.id.clone(),
-                scope: Scope::Manage,
-                hint: "sbk_…".into(),
-                created_at: tenant.created_at.clone(),
-            },
-            hash: "h".into(),
-        };
-        store.create_tenant(&tenant, &key).await.unwrap();
+        let tenant = tenant(&store, "a").await;
         let log = CallLog::with_capacity(store.clone(), Retention::default(), 2);
 
         // Hold the write lock so the writer blocks on its first batch, once that batch has

@@ -4,7 +4,8 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde_json::{Map, Value};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::tool::{ToolSpec, args::Arguments, model::Method, validate::fill_template};
 
@@ -39,6 +40,24 @@ pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The body parameters present in the arguments, as one JSON object in key order, written
+/// straight from the arguments (no copy of them is built).
+struct BodyObject<'a> {
+    spec: &'a ToolSpec,
+    args: &'a Arguments,
+}
+
+impl Serialize for BodyObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let params = &self.spec.body_params;
+        serializer.collect_map(
+            self.args
+                .iter()
+                .filter(|(key, _)| params.iter().any(|p| &p.key == *key)),
+        )
     }
 }
 
@@ -93,16 +112,11 @@ pub fn build(
     );
 
     let body = if spec.method.has_body() {
-        let object: Map<String, Value> = spec
-            .body_params
-            .iter()
-            .filter_map(|p| args.get(&p.key).map(|v| (p.key.clone(), v.clone())))
-            .collect();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        Some(serde_json::to_vec(&Value::Object(object)).expect("a JSON map serialises"))
+        Some(serde_json::to_vec(&BodyObject { spec, args }).expect("a JSON map serialises"))
     } else {
         None
     };

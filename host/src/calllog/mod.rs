@@ -208,7 +208,7 @@ mod tests {
             ok: true,
             status: Some(200),
             error_kind: None,
-            detail: serde_json::json!({}),
+            detail: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
             tenant_id: tenant.clone(),
             created_ms: crate::clock::now_unix_ms(),
             seq: 0,

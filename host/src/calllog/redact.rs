@@ -67,6 +67,11 @@ impl Secrets {
         out
     }
 
+    /// Whether no secret is known (nothing to scrub).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Scrubs every string (and object key) inside `value`.
     pub fn scrub_value(&self, value: &mut Value) {
         if self.0.is_empty() {

@@ -11,7 +11,7 @@ pub mod result;
 use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use axum::http::{HeaderName, HeaderValue};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
@@ -153,17 +153,29 @@ fn log_record(
     if let Some(sent) = &trace.sent_arguments {
         redact::sensitive_values(&tool.spec, sent, &mut secrets);
     }
-    let mut detail = json!({
-        "arguments": redact::arguments(&tool.spec, &req.arguments),
-        "arguments_sent": trace.sent_arguments.map(|a| redact::arguments(&tool.spec, &a)),
-        "request": trace.request,
-        "error": result.error.as_ref().map(|e| &e.message),
-        "refusal": trace.refusal,
-        "timings_ms": result.timings_ms,
-        "response_excerpt": trace.excerpt,
-        "plugin_logs": trace.logs,
-    });
-    secrets.scrub_value(&mut detail);
+    let detail = Detail {
+        arguments: redact::arguments(&tool.spec, &req.arguments),
+        arguments_sent: trace
+            .sent_arguments
+            .map(|a| redact::arguments(&tool.spec, &a)),
+        request: trace.request,
+        error: result.error.as_ref().map(|e| &e.message),
+        refusal: trace.refusal,
+        timings_ms: &result.timings_ms,
+        response_excerpt: trace.excerpt,
+        plugin_logs: trace.logs,
+    };
+    // Written straight to JSON text when no secret could be in it; otherwise through a
+    // value tree, so every string in it can be scrubbed.
+    let detail = if secrets.is_empty() {
+        serde_json::value::to_raw_value(&detail)
+    } else {
+        serde_json::to_value(&detail).and_then(|mut value| {
+            secrets.scrub_value(&mut value);
+            serde_json::value::to_raw_value(&value)
+        })
+    }
+    .expect("a call record serialises");
     CallRecord {
         call_id: result.call_id.clone(),
         created_at,
@@ -180,6 +192,19 @@ fn log_record(
         created_ms,
         seq: 0,
     }
+}
+
+/// The call log's `detail`: everything about the call beyond its columns.
+#[derive(Serialize)]
+struct Detail<'a> {
+    arguments: Value,
+    arguments_sent: Option<Value>,
+    request: Value,
+    error: Option<&'a String>,
+    refusal: Option<String>,
+    timings_ms: &'a Timings,
+    response_excerpt: Option<String>,
+    plugin_logs: Vec<LogLine>,
 }
 
 /// What happened along the way, for the result and the call log.

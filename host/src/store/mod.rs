@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::{
@@ -73,7 +72,7 @@ pub struct CallRecord {
     pub error_kind: Option<String>,
     /// Everything else: arguments, method and URL, timings, a response excerpt.
     #[schema(value_type = Object)]
-    pub detail: Value,
+    pub detail: Box<serde_json::value::RawValue>,
     /// The tenant (not serialised: the caller already knows it).
     #[serde(skip)]
     pub tenant_id: TenantId,

@@ -203,7 +203,8 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
         ok: row.get("ok")?,
         status: row.get("status")?,
         error_kind: row.get("error_kind")?,
-        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+        detail: serde_json::value::RawValue::from_string(detail)
+            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).expect("null serialises")),
         tenant_id: TenantId(row.get("tenant_id")?),
         created_ms: row.get("created_ms")?,
         seq: row.get("seq")?,
@@ -639,11 +640,6 @@ impl Store for SqliteStore {
         retention: Retention,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let details = records
-            .iter()
-            .map(|r| serde_json::to_string(&r.detail))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Other(e.into()))?;
         on_blocking_pool(self.log.clone(), "recording calls", move |log| {
             let LogConn { conn, counts } = log;
             let tx = conn
@@ -660,7 +656,7 @@ impl Store for SqliteStore {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     )
                     .map_err(db)?;
-                for (record, detail) in records.iter().zip(&details) {
+                for record in &records {
                     insert
                         .execute(params![
                             record.tenant_id.as_str(),
@@ -675,7 +671,7 @@ impl Store for SqliteStore {
                             record.ok,
                             record.status,
                             record.error_kind,
-                            detail
+                            record.detail.get()
                         ])
                         .map_err(db)?;
                 }

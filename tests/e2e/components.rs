@@ -2,6 +2,8 @@
 //! attaching transforms, the plumbing flow end to end, hostile guests contained, fail-open,
 //! refusals, isolation between tenants, and no recompilation after a restart.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_components as wasm;
@@ -160,6 +162,155 @@ async fn hostile_uploads_are_refused_and_nothing_is_stored() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, list) = server.call("GET", "/v1/components", Some(&key), None).await;
     assert_eq!(list["components"], json!([]), "nothing was stored");
+}
+
+/// The response transform's instance is made while the webhook is in flight; the time it
+/// then waits for the endpoint is not the guest's, so a slow endpoint cannot push it past
+/// its CPU budget (here 25 ms against an endpoint taking 300 ms).
+#[tokio::test]
+async fn a_slow_endpoint_does_not_use_up_the_response_transforms_time() {
+    let server = TestServer::start_with(|c| c.sandbox.cpu_ms = 25).await;
+    let receiver = Receiver::start().await;
+    let (_, key) = server.tenant("pro").await;
+    let speech = server
+        .upload(&key, "plumbing-speech", wasm::PLUMBING_SPEECH)
+        .await;
+    server
+        .tool(
+            &key,
+            with_transforms(&receiver.url, json!({"response": {"component": speech}})),
+        )
+        .await;
+    receiver.reply(
+        Reply::json(
+            200,
+            json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
+        )
+        .delayed(Duration::from_millis(300)),
+    );
+    let result = server.seed_call(&key, "94107").await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        result["speech"],
+        "Yes, we cover 94107 — the next opening is Tuesday at 9am."
+    );
+    let webhook = result["timings_ms"]["webhook"].as_f64().unwrap();
+    let transform = result["timings_ms"]["transform_response"].as_f64().unwrap();
+    assert!(webhook >= 300.0, "{result}");
+    // The transform's own time (instantiation plus the call) excludes the wait.
+    assert!(transform < 300.0, "{result}");
+}
+
+/// Instances made ahead never take more than half the sandbox: with 4 slots and four calls
+/// waiting on a slow endpoint, a call that needs a slot now still gets one.
+#[tokio::test]
+async fn calls_waiting_on_slow_endpoints_leave_the_sandbox_room() {
+    let server = TestServer::start_with(|c| c.sandbox.concurrency = 4).await;
+    let slow_endpoint = Receiver::start().await;
+    let quick_endpoint = Receiver::start().await;
+    let (_, key) = server.tenant("pro").await;
+    let speech = server
+        .upload(&key, "plumbing-speech", wasm::PLUMBING_SPEECH)
+        .await;
+    let normalize = server
+        .upload(&key, "normalize-input", wasm::NORMALIZE_INPUT)
+        .await;
+    let mut slow = with_transforms(
+        &slow_endpoint.url,
+        json!({"response": {"component": speech}}),
+    );
+    slow["name"] = json!("Check availability slowly");
+    server.tool(&key, slow).await;
+    server
+        .tool(
+            &key,
+            with_transforms(
+                &quick_endpoint.url,
+                json!({"params": {"component": normalize, "config": {"zip_keys": "zip_code"}}}),
+            ),
+        )
+        .await;
+    slow_endpoint.reply(
+        Reply::json(
+            200,
+            json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
+        )
+        .delayed(Duration::from_millis(600)),
+    );
+
+    let slow_call = || {
+        server.invoke(
+            &key,
+            "receptionist",
+            "check_availability_slowly",
+            json!({"zip_code": "94107", "service_type": "leak"}),
+        )
+    };
+    let quick_call = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.seed_call(&key, "nine four one oh seven").await
+    };
+    let (a, b, c, d, quick) = tokio::join!(
+        slow_call(),
+        slow_call(),
+        slow_call(),
+        slow_call(),
+        quick_call
+    );
+    assert_eq!(quick["ok"], true, "{quick}");
+    assert_eq!(quick_endpoint.only_request().json()["zip_code"], "94107");
+    for slow in [a, b, c, d] {
+        assert_eq!(slow["ok"], true, "{slow}");
+        assert!(slow["speech"].as_str().unwrap().contains("94107"), "{slow}");
+    }
+}
+
+/// A sandbox with every slot in use says so: with one slot held by a guest that loops, the
+/// next hook call cannot start and is told the sandbox is at capacity (a typed check on
+/// wasmtime's pool error, not its wording).
+#[tokio::test]
+async fn a_full_sandbox_says_it_is_at_capacity() {
+    let server = TestServer::start_with(|c| {
+        c.sandbox.concurrency = 1;
+        c.sandbox.cpu_ms = 1_000;
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let (_, key) = server.tenant("pro").await;
+    let looping = server
+        .upload(&key, "infinite-loop", wasm::INFINITE_LOOP)
+        .await;
+    let normalize = server
+        .upload(&key, "normalize-input", wasm::NORMALIZE_INPUT)
+        .await;
+    let mut spec = with_transforms(&receiver.url, json!({"params": {"component": looping}}));
+    spec["name"] = json!("looping");
+    server.tool(&key, spec).await;
+    server
+        .tool(
+            &key,
+            with_transforms(
+                &receiver.url,
+                json!({"params": {"component": normalize, "config": {"zip_keys": "zip_code"}}}),
+            ),
+        )
+        .await;
+
+    let args = json!({"zip_code": "94107", "service_type": "x"});
+    let stuck = server.invoke(&key, "receptionist", "looping", args);
+    let refused = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.seed_call(&key, "94107").await
+    };
+    let (stuck, refused) = tokio::join!(stuck, refused);
+    assert_eq!(refused["error"]["kind"], "transform_failed", "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "the params transform could not start: the sandbox is at capacity"
+    );
+    assert!(receiver.requests().is_empty(), "no webhook call was made");
+    let message = stuck["error"]["message"].as_str().unwrap();
+    assert!(message.contains("1000 ms time limit"), "{message}");
 }
 
 #[tokio::test]

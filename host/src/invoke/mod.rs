@@ -348,12 +348,33 @@ async fn run(
         "headers": headers,
     });
 
+    // The response transform's fresh instance is made while the webhook is in flight (when
+    // the sandbox has room to spare), so the caller does not wait for it after the
+    // endpoint answers.
     let sent = Instant::now();
-    let answer = state
-        .webhooks
-        .send(outbound, tool.spec.response_timeout_secs)
-        .await;
-    trace.webhook_ms = Some(millis(sent));
+    let webhook = async {
+        let answer = state
+            .webhooks
+            .send(outbound, tool.spec.response_timeout_secs)
+            .await;
+        (answer, millis(sent))
+    };
+    let ahead = async {
+        let attachment = transforms.response.as_ref()?;
+        // Let the request go out before the instance is made.
+        tokio::task::yield_now().await;
+        Some(match load(state, tenant, attachment).await {
+            Ok(loaded) => {
+                let config = Arc::new(attachment.config.clone());
+                let plugins = &state.plugins;
+                let fresh = plugins.fresh_ahead(Hook::Response, config.clone(), &loaded);
+                Ok((fresh.await, loaded, config))
+            }
+            Err(message) => Err(message),
+        })
+    };
+    let ((answer, webhook_ms), ahead) = tokio::join!(webhook, ahead);
+    trace.webhook_ms = Some(webhook_ms);
     let response = answer.map_err(|e| Failure {
         error: webhook_error(e),
         result: Value::Null,
@@ -362,9 +383,9 @@ async fn run(
     trace.status = Some(response.status);
     trace.excerpt = Some(excerpt(&response.body));
 
-    if let Some(attachment) = &transforms.response {
-        let run = match load(state, tenant, attachment).await {
-            Ok(loaded) => {
+    if let (Some(attachment), Some(ahead)) = (&transforms.response, ahead) {
+        let run = match ahead {
+            Ok((fresh, loaded, config)) => {
                 let wit_response = types::Response {
                     status: response.status,
                     headers: response
@@ -377,10 +398,13 @@ async fn run(
                         .collect(),
                     body: response.body.clone(),
                 };
-                let config = Arc::new(attachment.config.clone());
+                let fresh = match fresh {
+                    Some(fresh) => fresh,
+                    None => state.plugins.fresh(Hook::Response, config, &loaded).await,
+                };
                 state
                     .plugins
-                    .transform_response(loaded, config, call(&arguments), wit_response)
+                    .transform_response_in(fresh, &loaded, call(&arguments), wit_response)
                     .await
             }
             Err(message) => failed_run(message),

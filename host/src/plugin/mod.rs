@@ -12,6 +12,11 @@
 //! fiber), not on a thread pool: no hand-off per call, and a guest that runs long yields
 //! its worker every epoch tick, so it delays nobody else by more than a millisecond.
 //!
+//! An instance can be made ahead of its call ([`PluginRuntime::fresh_ahead`]: the response
+//! transform's, while the webhook is in flight), and a finished one is torn down on a task
+//! of its own, so neither the making nor the reset of its slot sits between the caller and
+//! its answer.
+//!
 //! A component never shares an instance: no state survives between calls, conversations or
 //! tenants. A refusal is the guest's well-formed "no" (data); a trap, a limit or a malformed
 //! answer is a failure with a message that says which.
@@ -29,7 +34,7 @@ use std::{
     path::PathBuf,
     sync::{
         Arc, RwLock,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -37,7 +42,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wasmtime::{
-    Engine, Store, Trap, UpdateDeadline,
+    Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline,
     component::{Component, ComponentExportIndex, HasSelf, Instance, InstancePre, Linker},
 };
 
@@ -124,6 +129,8 @@ struct Inner {
     loading: tokio::sync::Mutex<()>,
     compilations: AtomicU64,
     cache_loads: AtomicU64,
+    /// Instances made ahead of their call and still waiting for it (see [`PluginRuntime::fresh_ahead`]).
+    waiting: AtomicU32,
 }
 
 /// The shared plugin runtime (cheap to clone).
@@ -157,6 +164,7 @@ impl PluginRuntime {
                 loading: tokio::sync::Mutex::new(()),
                 compilations: AtomicU64::new(0),
                 cache_loads: AtomicU64::new(0),
+                waiting: AtomicU32::new(0),
             }),
         })
     }
@@ -213,7 +221,7 @@ impl PluginRuntime {
 
     /// Instantiates once and type-checks each hook's signature against the WIT.
     async fn check_signatures(&self, loaded: &Loaded) -> Result<(), Refused> {
-        let mut store = self.store("upload", Arc::default());
+        let (mut store, _) = self.store("upload", Arc::default());
         let instance = loaded
             .pre
             .instantiate_async(&mut store)
@@ -311,7 +319,11 @@ impl PluginRuntime {
         self.inner.loaded.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn store(&self, hook: &'static str, config: Arc<BTreeMap<String, String>>) -> Store<CallCtx> {
+    fn store(
+        &self,
+        hook: &'static str,
+        config: Arc<BTreeMap<String, String>>,
+    ) -> (Store<CallCtx>, RunClock) {
         let limits = &self.inner.limits;
         let ctx = CallCtx::new(hook, config, limits.memory_bytes, limits.log_bytes);
         let mut store = Store::new(&self.inner.engine, ctx);
@@ -321,8 +333,10 @@ impl PluginRuntime {
         // waiting for a worker does not. Instantiation counts too.
         let budget = Duration::from_millis(limits.cpu_ms);
         let clock = RunClock::default();
+        let ticked = clock.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
+            let clock = &ticked;
             if clock.charge() > budget {
                 return Ok(UpdateDeadline::Interrupt);
             }
@@ -335,7 +349,7 @@ impl PluginRuntime {
                 }),
             ))
         });
-        store
+        (store, clock)
     }
 
     /// Runs `transform-params` in a fresh instance.
@@ -346,10 +360,10 @@ impl PluginRuntime {
         call: types::Call,
     ) -> HookRun<Vec<types::Argument>> {
         let index = loaded.params;
+        let fresh = self.fresh(Hook::Params, config, &loaded).await;
         self.run(
             Hook::Params,
-            config,
-            &loaded,
+            fresh,
             async move |store: &mut Store<CallCtx>, instance: Instance| {
                 let index = index.as_ref().ok_or_else(missing(Hook::Params))?;
                 let func = instance.get_typed_func::<ParamsFn, ParamsOut>(&mut *store, index)?;
@@ -373,11 +387,24 @@ impl PluginRuntime {
         call: types::Call,
         response: types::Response,
     ) -> HookRun<types::Outcome> {
+        let fresh = self.fresh(Hook::Response, config, &loaded).await;
+        self.transform_response_in(fresh, &loaded, call, response)
+            .await
+    }
+
+    /// Runs `transform-response` in `fresh`, an instance of `loaded` made ahead of the call
+    /// (the invocation path makes it while the webhook is in flight).
+    pub async fn transform_response_in(
+        &self,
+        fresh: Fresh,
+        loaded: &Loaded,
+        call: types::Call,
+        response: types::Response,
+    ) -> HookRun<types::Outcome> {
         let index = loaded.response;
         self.run(
             Hook::Response,
-            config,
-            &loaded,
+            fresh,
             async move |store: &mut Store<CallCtx>, instance: Instance| {
                 let index = index.as_ref().ok_or_else(missing(Hook::Response))?;
                 let func =
@@ -393,7 +420,7 @@ impl PluginRuntime {
     /// Instantiates `loaded` in a fresh store and drops it: what every hook call pays before
     /// the call itself (the benchmark measures this).
     pub async fn instantiate(&self, loaded: &Loaded) -> anyhow::Result<()> {
-        let mut store = self.store("params", Arc::default());
+        let (mut store, _) = self.store("params", Arc::default());
         loaded
             .pre
             .instantiate_async(&mut store)
@@ -402,24 +429,76 @@ impl PluginRuntime {
             .map_err(|e| anyhow::anyhow!("{e:#}"))
     }
 
-    async fn run<T>(
+    /// A fresh instance of `loaded` for one call of `hook`, in a store of its own.
+    pub async fn fresh(
         &self,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
         loaded: &Loaded,
+    ) -> Fresh {
+        let started = Instant::now();
+        let (mut store, clock) = self.store(hook.as_str(), config);
+        let instance = loaded.pre.instantiate_async(&mut store).await;
+        Fresh {
+            store,
+            instance,
+            clock,
+            took: started.elapsed(),
+            waiting: None,
+        }
+    }
+
+    /// A fresh instance made ahead of its call, while the sandbox has room to spare: at
+    /// most half its slots are ever held by instances waiting for their call, so callers
+    /// waiting on slow endpoints cannot take the slots calls running now need. `None`
+    /// when there is no room; the caller makes the instance when it needs it.
+    pub async fn fresh_ahead(
+        &self,
+        hook: Hook,
+        config: Arc<BTreeMap<String, String>>,
+        loaded: &Loaded,
+    ) -> Option<Fresh> {
+        let room = self.inner.limits.concurrency / 2;
+        let waiting = &self.inner.waiting;
+        waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < room).then_some(n + 1)
+            })
+            .ok()?;
+        let permit = Waiting(self.inner.clone());
+        let mut fresh = self.fresh(hook, config, loaded).await;
+        fresh.waiting = Some(permit);
+        Some(fresh)
+    }
+
+    async fn run<T>(
+        &self,
+        hook: Hook,
+        fresh: Fresh,
         call: impl AsyncFnOnce(
             &mut Store<CallCtx>,
             Instance,
         ) -> wasmtime::Result<Result<T, types::Refusal>>,
         size: impl Fn(&T) -> usize,
     ) -> HookRun<T> {
+        let Fresh {
+            mut store,
+            instance,
+            clock,
+            took,
+            waiting,
+        } = fresh;
+        // From here it is a running call like any other.
+        drop(waiting);
+        // Time spent waiting between instantiation and the call is not the guest's.
+        clock.resume();
         let started = Instant::now();
-        let mut store = self.store(hook.as_str(), config);
-        let result = match loaded.pre.instantiate_async(&mut store).await {
+        let result = match instance {
             Ok(instance) => call(&mut store, instance).await,
             Err(e) => Err(e),
         };
-        let elapsed_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+        let elapsed = took + started.elapsed();
+        let elapsed_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
         let result = match result {
             Ok(Ok(value)) => {
                 let bytes = size(&value);
@@ -443,9 +522,11 @@ impl PluginRuntime {
                 self.describe(&e)
             ))),
         };
+        let logs = store.data_mut().take_lines();
+        tear_down(store);
         HookRun {
             result,
-            logs: store.into_data().into_lines(),
+            logs,
             elapsed_ms,
         }
     }
@@ -467,15 +548,41 @@ impl PluginRuntime {
             }
             Some(Trap::UnreachableCodeReached) => "trapped (it panicked or aborted)".to_owned(),
             Some(trap) => format!("trapped: {trap}"),
-            None => {
-                let text = format!("{e:#}");
-                if text.contains("instance count") || text.contains("pooling") {
-                    "could not start: the sandbox is at capacity".to_owned()
-                } else {
-                    format!("failed: {text}")
-                }
+            None if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                "could not start: the sandbox is at capacity".to_owned()
             }
+            None => format!("failed: {e:#}"),
         }
+    }
+}
+
+/// A fresh instance, made ahead of its call: its store, the instance (or why instantiation
+/// failed, reported when the call is made), and how long instantiating took.
+pub struct Fresh {
+    store: Store<CallCtx>,
+    instance: wasmtime::Result<Instance>,
+    clock: RunClock,
+    took: Duration,
+    /// Held while an instance made ahead waits for its call.
+    waiting: Option<Waiting>,
+}
+
+/// One of the slots instances made ahead may hold; given back when dropped.
+struct Waiting(Arc<Inner>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Drops a finished store on a task of its own, so the reset of its sandbox slot (the
+/// dirty pages copied back, the page-table scan) runs after the caller has its answer
+/// rather than before. Outside a Tokio runtime it is dropped here.
+fn tear_down(store: Store<CallCtx>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(async move { drop(store) })),
+        Err(_) => drop(store),
     }
 }
 

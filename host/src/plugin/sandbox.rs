@@ -71,9 +71,9 @@ impl CappedBuffer {
         data.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    /// Everything kept so far.
-    pub fn contents(&self) -> Vec<u8> {
-        self.data.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// Everything kept so far, leaving the buffer empty.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.data.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -178,12 +178,13 @@ impl CallCtx {
         }
     }
 
-    /// Every line the call produced: `host.log` lines, then stdout, then stderr.
-    pub fn into_lines(self) -> Vec<LogLine> {
+    /// Every line the call produced: `host.log` lines, then stdout, then stderr. Taken, so
+    /// the store can be torn down later without them.
+    pub fn take_lines(&mut self) -> Vec<LogLine> {
         let hook = self.hook;
-        let mut lines = self.logs;
+        let mut lines = std::mem::take(&mut self.logs);
         for (level, buffer) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let text = String::from_utf8_lossy(&buffer.contents()).into_owned();
+            let text = String::from_utf8_lossy(&buffer.take()).into_owned();
             lines.extend(
                 text.lines()
                     .filter(|l| !l.trim().is_empty())

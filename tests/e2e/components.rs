@@ -201,8 +201,9 @@ async fn a_slow_endpoint_does_not_use_up_the_response_transforms_time() {
     assert!(transform < 300.0, "{result}");
 }
 
-/// Instances made ahead never take more than half the sandbox: with 4 slots and four calls
-/// waiting on a slow endpoint, a call that needs a slot now still gets one.
+/// Instances made ahead hold only the sandbox's spare slots: with `concurrency` 4 (6 slots,
+/// 2 spare) and six calls waiting on a slow endpoint, a call that needs a slot now still
+/// gets one (six instances made ahead would have filled the pool).
 #[tokio::test]
 async fn calls_waiting_on_slow_endpoints_leave_the_sandbox_room() {
     let server = TestServer::start_with(|c| c.sandbox.concurrency = 4).await;
@@ -250,7 +251,9 @@ async fn calls_waiting_on_slow_endpoints_leave_the_sandbox_room() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         server.seed_call(&key, "nine four one oh seven").await
     };
-    let (a, b, c, d, quick) = tokio::join!(
+    let (a, b, c, d, e, f, quick) = tokio::join!(
+        slow_call(),
+        slow_call(),
         slow_call(),
         slow_call(),
         slow_call(),
@@ -259,7 +262,7 @@ async fn calls_waiting_on_slow_endpoints_leave_the_sandbox_room() {
     );
     assert_eq!(quick["ok"], true, "{quick}");
     assert_eq!(quick_endpoint.only_request().json()["zip_code"], "94107");
-    for slow in [a, b, c, d] {
+    for slow in [a, b, c, d, e, f] {
         assert_eq!(slow["ok"], true, "{slow}");
         assert!(slow["speech"].as_str().unwrap().contains("94107"), "{slow}");
     }
@@ -795,4 +798,60 @@ async fn a_restart_loads_compiled_artifacts_without_recompiling() {
     let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(server.state.plugins.stats(), (1, 0));
+}
+
+/// A sandbox kept full by back-to-back hook calls never refuses one: finished instances
+/// are torn down on a task of their own only while a spare slot holds them, so instances
+/// waiting for their tear-down cannot take the slots of calls starting now. (The plugin
+/// runtime in-process, as the invocation path drives it: 8 calls in flight in an 8-slot
+/// sandbox, 400 calls in all.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_hook_calls_in_a_full_sandbox_all_start() {
+    use std::{collections::BTreeMap, sync::Arc};
+
+    use switchboard::plugin::{PluginRuntime, SandboxLimits, types};
+
+    let dir = tempfile::tempdir().unwrap();
+    let limits = SandboxLimits {
+        concurrency: 8,
+        ..SandboxLimits::default()
+    };
+    let runtime = PluginRuntime::new(limits, dir.path().join("compiled")).unwrap();
+    let bytes = test_components::bytes(wasm::NORMALIZE_INPUT);
+    let sha256 = switchboard::ids::sha256_hex(&bytes);
+    runtime.prepare(bytes, sha256.clone()).await.unwrap();
+    let loaded = runtime
+        .load(&sha256, async { anyhow::bail!("prepared above") })
+        .await
+        .unwrap();
+    let config: Arc<BTreeMap<String, String>> = Arc::default();
+    let call = || types::Call {
+        id: "call_full".into(),
+        tool: "check".into(),
+        agent: types::Agent::Receptionist,
+        conversation: None,
+        arguments: vec![types::Argument {
+            key: "zip_code".into(),
+            value: types::Value::Text("nine four one oh seven".into()),
+        }],
+    };
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (runtime, loaded, config) = (runtime.clone(), loaded.clone(), config.clone());
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    let run = runtime
+                        .transform_params(loaded.clone(), config.clone(), call())
+                        .await;
+                    if let Err(failure) = run.result {
+                        return Err(format!("{failure:?}"));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap().unwrap();
+    }
 }

@@ -20,7 +20,9 @@ const TABLE_KEEP_RESIDENT: usize = 256 * 1024;
 
 /// Builds the engine and starts its epoch ticker.
 pub fn build(limits: &SandboxLimits) -> anyhow::Result<Engine> {
-    let slots = limits.concurrency.max(1);
+    // Hook calls running at once, plus the spare slots that hold instances made ahead of
+    // their call or waiting to be torn down.
+    let slots = limits.concurrency.max(1) + limits.spare_slots();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
         // A Rust guest is one core module plus wit-component's small shim/fixup modules.

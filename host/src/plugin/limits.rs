@@ -14,8 +14,17 @@ pub struct SandboxLimits {
     pub log_bytes: usize,
     /// Largest component upload accepted, in bytes.
     pub upload_bytes: usize,
-    /// Hook calls that may run at once (pooling allocator slots).
+    /// Hook calls that may run at once: the pooling allocator's slots, plus
+    /// [`Self::spare_slots`] more for instances made ahead or waiting to be torn down.
     pub concurrency: u32,
+}
+
+impl SandboxLimits {
+    /// Pool slots beyond `concurrency`, for instances made ahead of their call or waiting
+    /// to be torn down (half as many again).
+    pub fn spare_slots(&self) -> u32 {
+        self.concurrency / 2
+    }
 }
 
 impl Default for SandboxLimits {

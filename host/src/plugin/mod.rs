@@ -15,7 +15,9 @@
 //! An instance can be made ahead of its call ([`PluginRuntime::fresh_ahead`]: the response
 //! transform's, while the webhook is in flight), and a finished one is torn down on a task
 //! of its own, so neither the making nor the reset of its slot sits between the caller and
-//! its answer.
+//! its answer. Both hold one of the pool's spare slots meanwhile (half as many again as
+//! `concurrency`); when none is free, the instance is made or torn down in line, so hook
+//! calls that start now always have their `concurrency` slots.
 //!
 //! A component never shares an instance: no state survives between calls, conversations or
 //! tenants. A refusal is the guest's well-formed "no" (data); a trap, a limit or a malformed
@@ -129,8 +131,10 @@ struct Inner {
     loading: tokio::sync::Mutex<()>,
     compilations: AtomicU64,
     cache_loads: AtomicU64,
-    /// Instances made ahead of their call and still waiting for it (see [`PluginRuntime::fresh_ahead`]).
-    waiting: AtomicU32,
+    /// Slots held by instances made ahead and still waiting for their call, or finished and
+    /// waiting to be torn down: at most [`SandboxLimits::spare_slots`], the pool's slots
+    /// beyond `concurrency` (see [`engine::build`]).
+    spare: AtomicU32,
 }
 
 /// The shared plugin runtime (cheap to clone).
@@ -164,7 +168,7 @@ impl PluginRuntime {
                 loading: tokio::sync::Mutex::new(()),
                 compilations: AtomicU64::new(0),
                 cache_loads: AtomicU64::new(0),
-                waiting: AtomicU32::new(0),
+                spare: AtomicU32::new(0),
             }),
         })
     }
@@ -444,31 +448,50 @@ impl PluginRuntime {
             instance,
             clock,
             took: started.elapsed(),
-            waiting: None,
+            spare: None,
         }
     }
 
-    /// A fresh instance made ahead of its call, while the sandbox has room to spare: at
-    /// most half its slots are ever held by instances waiting for their call, so callers
-    /// waiting on slow endpoints cannot take the slots calls running now need. `None`
-    /// when there is no room; the caller makes the instance when it needs it.
+    /// A fresh instance made ahead of its call, if one of the sandbox's spare slots is free
+    /// (the slots beyond `concurrency`), so callers waiting on slow endpoints never take
+    /// the slots calls running now need. `None` when there is none; the caller makes the
+    /// instance when it needs it.
     pub async fn fresh_ahead(
         &self,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
         loaded: &Loaded,
     ) -> Option<Fresh> {
-        let room = self.inner.limits.concurrency / 2;
-        let waiting = &self.inner.waiting;
-        waiting
+        let spare = self.spare_slot()?;
+        let mut fresh = self.fresh(hook, config, loaded).await;
+        fresh.spare = Some(spare);
+        Some(fresh)
+    }
+
+    /// One of the spare slots, if any is free.
+    fn spare_slot(&self) -> Option<Spare> {
+        let room = self.inner.limits.spare_slots();
+        self.inner
+            .spare
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < room).then_some(n + 1)
             })
             .ok()?;
-        let permit = Waiting(self.inner.clone());
-        let mut fresh = self.fresh(hook, config, loaded).await;
-        fresh.waiting = Some(permit);
-        Some(fresh)
+        Some(Spare(self.inner.clone()))
+    }
+
+    /// Drops a finished store on a task of its own, so the reset of its sandbox slot (the
+    /// dirty pages copied back, the page-table scan) runs after the caller has its answer
+    /// rather than before — if a spare slot is free to hold it meanwhile; otherwise (or
+    /// outside a Tokio runtime) here and now.
+    fn tear_down(&self, store: Store<CallCtx>) {
+        match (tokio::runtime::Handle::try_current(), self.spare_slot()) {
+            (Ok(runtime), Some(spare)) => drop(runtime.spawn(async move {
+                drop(store);
+                drop(spare);
+            })),
+            _ => drop(store),
+        }
     }
 
     async fn run<T>(
@@ -486,10 +509,10 @@ impl PluginRuntime {
             instance,
             clock,
             took,
-            waiting,
+            spare,
         } = fresh;
         // From here it is a running call like any other.
-        drop(waiting);
+        drop(spare);
         // Time spent waiting between instantiation and the call is not the guest's.
         clock.resume();
         let started = Instant::now();
@@ -523,7 +546,7 @@ impl PluginRuntime {
             ))),
         };
         let logs = store.data_mut().take_lines();
-        tear_down(store);
+        self.tear_down(store);
         HookRun {
             result,
             logs,
@@ -563,26 +586,16 @@ pub struct Fresh {
     instance: wasmtime::Result<Instance>,
     clock: RunClock,
     took: Duration,
-    /// Held while an instance made ahead waits for its call.
-    waiting: Option<Waiting>,
+    /// The spare slot an instance made ahead holds while it waits for its call.
+    spare: Option<Spare>,
 }
 
-/// One of the slots instances made ahead may hold; given back when dropped.
-struct Waiting(Arc<Inner>);
+/// One of the sandbox's spare slots, given back when dropped.
+struct Spare(Arc<Inner>);
 
-impl Drop for Waiting {
+impl Drop for Spare {
     fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Drops a finished store on a task of its own, so the reset of its sandbox slot (the
-/// dirty pages copied back, the page-table scan) runs after the caller has its answer
-/// rather than before. Outside a Tokio runtime it is dropped here.
-fn tear_down(store: Store<CallCtx>) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn(async move { drop(store) })),
-        Err(_) => drop(store),
+        self.0.spare.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -99,7 +99,8 @@ struct ServeArgs {
     /// Most components one tenant may upload.
     #[arg(long, env = "SWITCHBOARD_MAX_COMPONENTS_PER_TENANT", default_value_t = config::DEFAULT_MAX_COMPONENTS)]
     max_components_per_tenant: usize,
-    /// Component hook calls that may run at once.
+    /// Component hook calls that may run at once (the sandbox's pool has half as many
+    /// slots again, for instances made ahead of their call or awaiting tear-down).
     #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY", default_value_t = 64)]
     plugin_concurrency: u32,
     /// Calls kept in the log per tenant, newest first (0: no limit).

@@ -23,6 +23,22 @@ fn with_transforms(base: &str, transforms: Value) -> Value {
     spec
 }
 
+/// The seed tool behind `url`, with normalize-input (`component`) as its params transform.
+async fn normalizing_tool(server: &TestServer, key: &str, url: &str, component: &str) {
+    let params = json!({"component": component, "config": {"zip_keys": "zip_code"}});
+    server
+        .tool(key, with_transforms(url, json!({"params": params})))
+        .await;
+}
+
+/// The check-area answer plumbing-speech turns into a sentence.
+fn area_answer() -> Reply {
+    Reply::json(
+        200,
+        json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
+    )
+}
+
 async fn calls(server: &TestServer, key: &str) -> Value {
     let (_, calls) = server
         .call("GET", "/v1/calls?limit=1", Some(key), None)
@@ -181,13 +197,7 @@ async fn a_slow_endpoint_does_not_use_up_the_response_transforms_time() {
             with_transforms(&receiver.url, json!({"response": {"component": speech}})),
         )
         .await;
-    receiver.reply(
-        Reply::json(
-            200,
-            json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
-        )
-        .delayed(Duration::from_millis(300)),
-    );
+    receiver.reply(area_answer().delayed(Duration::from_millis(300)));
     let result = server.seed_call(&key, "94107").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(
@@ -222,22 +232,8 @@ async fn calls_waiting_on_slow_endpoints_leave_the_sandbox_room() {
     );
     slow["name"] = json!("Check availability slowly");
     server.tool(&key, slow).await;
-    server
-        .tool(
-            &key,
-            with_transforms(
-                &quick_endpoint.url,
-                json!({"params": {"component": normalize, "config": {"zip_keys": "zip_code"}}}),
-            ),
-        )
-        .await;
-    slow_endpoint.reply(
-        Reply::json(
-            200,
-            json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
-        )
-        .delayed(Duration::from_millis(600)),
-    );
+    normalizing_tool(&server, &key, &quick_endpoint.url, &normalize).await;
+    slow_endpoint.reply(area_answer().delayed(Duration::from_millis(600)));
 
     let slow_call = || {
         server.invoke(
@@ -289,15 +285,7 @@ async fn a_full_sandbox_says_it_is_at_capacity() {
     let mut spec = with_transforms(&receiver.url, json!({"params": {"component": looping}}));
     spec["name"] = json!("looping");
     server.tool(&key, spec).await;
-    server
-        .tool(
-            &key,
-            with_transforms(
-                &receiver.url,
-                json!({"params": {"component": normalize, "config": {"zip_keys": "zip_code"}}}),
-            ),
-        )
-        .await;
+    normalizing_tool(&server, &key, &receiver.url, &normalize).await;
 
     let args = json!({"zip_code": "94107", "service_type": "x"});
     let stuck = server.invoke(&key, "receptionist", "looping", args);
@@ -348,10 +336,7 @@ async fn the_plumbing_flow_normalise_webhook_speech() {
             ),
         )
         .await;
-    receiver.reply(Reply::json(
-        200,
-        json!({"zip_code": "94107", "serviced": true, "next_slot": "Tuesday 9am"}),
-    ));
+    receiver.reply(area_answer());
 
     let result = server.seed_call(&key, "nine four one oh seven").await;
     assert_eq!(result["ok"], true, "{result}");

@@ -126,7 +126,9 @@ pub struct Timings {
     /// The endpoint call, when it was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<f64>,
-    /// The response transform, when there is one.
+    /// The response transform, when there is one: making its instance plus the call. The
+    /// instance is usually made while the endpoint call is in flight, so this can overlap
+    /// `webhook`; only the call itself comes after it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transform_response: Option<f64>,
 }

@@ -159,7 +159,7 @@ fn log_record(
             .sent_arguments
             .map(|a| redact::arguments(&tool.spec, &a)),
         request: trace.request,
-        error: result.error.as_ref().map(|e| &e.message),
+        error: result.error.as_ref().map(|e| e.message.as_str()),
         refusal: trace.refusal,
         timings_ms: &result.timings_ms,
         response_excerpt: trace.excerpt,
@@ -200,7 +200,7 @@ struct Detail<'a> {
     arguments: Value,
     arguments_sent: Option<Value>,
     request: Value,
-    error: Option<&'a String>,
+    error: Option<&'a str>,
     refusal: Option<String>,
     timings_ms: &'a Timings,
     response_excerpt: Option<String>,

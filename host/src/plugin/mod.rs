@@ -336,15 +336,15 @@ impl PluginRuntime {
         // spent running since it last resumed counts against its budget, the time it spent
         // waiting for a worker does not. Instantiation counts too.
         let budget = Duration::from_millis(limits.cpu_ms);
+        // The caller keeps a handle too: an instance made ahead resumes it at its call.
         let clock = RunClock::default();
-        let ticked = clock.clone();
+        let ticks = clock.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            let clock = &ticked;
-            if clock.charge() > budget {
+            if ticks.charge() > budget {
                 return Ok(UpdateDeadline::Interrupt);
             }
-            let clock = clock.clone();
+            let clock = ticks.clone();
             Ok(UpdateDeadline::YieldCustom(
                 1,
                 Box::pin(async move {

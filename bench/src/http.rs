@@ -188,6 +188,7 @@ async fn measure_target(
     // A pause between phases lets the previous phase's background work (the call log) drain.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = load::thread_cpu(server);
+    let others_before = others_cpu(server);
     let t = Arc::new(target);
     let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
         let t = t.clone();
@@ -198,11 +199,26 @@ async fn measure_target(
     let server_cpu = before
         .zip(load::thread_cpu(server))
         .map(|(before, after)| after.saturating_sub(before).div_f64(completions.max(1.0)));
+    let others_cpu = others_before
+        .zip(others_cpu(server))
+        .map(|(before, after)| after.saturating_sub(before).div_f64(completions.max(1.0)));
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(Row {
         name: name.to_owned(),
         latency,
         throughput,
         server_cpu,
+        others_cpu,
     })
+}
+
+/// CPU time so far of the threads that do the same work in every row — the load generator's
+/// and, unless it is the server under test, the stub's.
+fn others_cpu(server: &str) -> Option<Duration> {
+    let stub = if server == "stub" {
+        Duration::ZERO
+    } else {
+        load::thread_cpu("stub")?
+    };
+    Some(load::thread_cpu("load")? + stub)
 }

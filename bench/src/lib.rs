@@ -43,6 +43,10 @@ pub struct Row {
     /// CPU time the server under test spent per request during the throughput run (rows
     /// 1–4: the stub, the proxy, Switchboard), where the platform reports it.
     pub server_cpu: Option<std::time::Duration>,
+    /// CPU time per request of the load generator plus the stub (rows 2–4; row 1: the load
+    /// generator alone), which do the same work per request in every row: what they cost
+    /// beyond the floor's figure is the machine's, not the server's, slowdown.
+    pub others_cpu: Option<std::time::Duration>,
 }
 
 /// Which parts to run.

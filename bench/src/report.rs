@@ -118,10 +118,10 @@ impl Report {
         if !self.rows.is_empty() {
             let _ = writeln!(
                 out,
-                "| scenario | p50 (c=1) | p99 (c=1) | throughput (c={}) | server CPU / request | p50 / proxy | throughput / proxy |",
+                "| scenario | p50 (c=1) | p99 (c=1) | throughput (c={}) | server CPU / request | load + stub CPU / request | p50 / proxy | throughput / proxy |",
                 self.concurrency
             );
-            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
             for row in &self.rows {
                 let prefix = row.name.split(' ').next().unwrap_or_default();
                 let (p50_ratio, share) = match self.ratios(prefix) {
@@ -132,12 +132,13 @@ impl Report {
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:.0}/s | {} | {p50_ratio} | {share} |",
+                    "| {} | {} | {} | {:.0}/s | {} | {} | {p50_ratio} | {share} |",
                     row.name,
                     micros(row.latency.p50),
                     micros(row.latency.p99),
                     row.throughput,
                     row.server_cpu.map(micros).unwrap_or_default(),
+                    row.others_cpu.map(micros).unwrap_or_default(),
                 );
             }
             out.push('\n');

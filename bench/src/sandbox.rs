@@ -140,5 +140,6 @@ where
         latency,
         throughput,
         server_cpu: None,
+        others_cpu: None,
     })
 }

@@ -18,6 +18,10 @@ fn the_benchmark_harness_produces_every_row() {
     }
     for row in &report.rows {
         assert!(row.latency.samples > 0 && row.throughput > 0.0, "{row:?}");
+        // Rows 1–4 read the threads' CPU from /proc (Linux, as in CI); the sandbox rows do not.
+        let http_row = !row.name.starts_with('5');
+        assert_eq!(row.server_cpu.is_some(), http_row, "{row:?}");
+        assert_eq!(row.others_cpu.is_some(), http_row, "{row:?}");
     }
     let startup = report.startup.as_ref().expect("the restart ran");
     assert_eq!(startup.ready, startup.components, "{startup:?}");

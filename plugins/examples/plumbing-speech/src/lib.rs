@@ -5,8 +5,9 @@
 //! The model gets the endpoint's JSON as it was; the receptionist gets a
 //! natural sentence: "Yes, we cover 94107 — the next opening is Tuesday at 9am."
 //! A non-2xx status or a body that is not that JSON is refused politely.
-//! Demonstrates: typed parsing with `Response::json`, `Outcome::json` and
-//! speech, and refusals with words for the caller.
+//! Demonstrates: typed parsing of just the fields it needs with `Response::json`,
+//! passing the body through as the result, speech, and refusals with words for
+//! the caller.
 
 #![forbid(unsafe_code)]
 
@@ -40,11 +41,8 @@ impl ResponseTransform for PlumbingSpeech {
             ))
             .say(UNAVAILABLE_SAY));
         }
-        let body: serde_json::Value = response.json().map_err(|r| r.say(UNAVAILABLE_SAY))?;
-        let availability: Availability = serde_json::from_value(body.clone()).map_err(|e| {
-            Refusal::new(format!("availability answer has an unexpected shape: {e}"))
-                .say(UNAVAILABLE_SAY)
-        })?;
+        // Only the fields the sentence needs are read; the model gets the body as it came.
+        let availability: Availability = response.json().map_err(|r| r.say(UNAVAILABLE_SAY))?;
         // The endpoint echoes the zip code; fall back to what was asked.
         let zip = availability
             .zip_code
@@ -56,7 +54,11 @@ impl ResponseTransform for PlumbingSpeech {
             availability.serviced,
             availability.next_slot.as_deref(),
         );
-        Outcome::json(&body, Some(speech))
+        let result = response.text().map_err(|r| r.say(UNAVAILABLE_SAY))?;
+        Ok(Outcome {
+            result: result.to_owned(),
+            speech: Some(speech),
+        })
     }
 }
 

@@ -130,7 +130,9 @@ impl tokio::io::AsyncWrite for CappedBuffer {
 
 /// The state of one store: one hook call.
 pub struct CallCtx {
-    wasi: WasiCtx,
+    /// Built the first time the guest calls a WASI function: a guest that never does (one
+    /// that neither prints nor reads the clock or randomness) does not pay for it.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     /// The attachment's configuration, read by `host.config`.
     config: Arc<BTreeMap<String, String>>,
@@ -154,25 +156,15 @@ impl CallCtx {
         memory_cap: usize,
         log_bytes: usize,
     ) -> Self {
-        let stdout = CappedBuffer::new(log_bytes);
-        let stderr = CappedBuffer::new(log_bytes);
-        // No preopened directories, no environment, no arguments, no network.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         Self {
-            wasi,
+            wasi: None,
             table: ResourceTable::new(),
             config,
             logs: Vec::new(),
             log_room: log_bytes,
             hook,
-            stdout,
-            stderr,
+            stdout: CappedBuffer::new(log_bytes),
+            stderr: CappedBuffer::new(log_bytes),
             memory_used: 0,
             memory_cap,
         }
@@ -201,8 +193,19 @@ impl CallCtx {
 
 impl WasiView for CallCtx {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let (stdout, stderr) = (&self.stdout, &self.stderr);
+        let ctx = self.wasi.get_or_insert_with(|| {
+            // No preopened directories, no environment, no arguments, no network.
+            WasiCtx::builder()
+                .stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build()
+        });
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }

@@ -457,6 +457,8 @@ fn open_secrets<'t>(
     if !has_secrets {
         return Ok((Cow::Borrowed(&tool.spec), None));
     }
+    // Parsed before the copy, so the cached tool keeps it and the copy carries it.
+    let _ = tool.spec.fixed_url();
     let mut spec = tool.spec.clone();
     for header in spec.headers.iter_mut().filter(|h| h.secret) {
         if let Some(sealed) = &header.value {

@@ -261,9 +261,43 @@ pub struct ToolSpec {
     /// Components that reshape the arguments before the call and the answer after it.
     #[serde(default, skip_serializing_if = "Transforms::is_empty")]
     pub transforms: Transforms,
+    /// `url` parsed, once, when it has no placeholders: not part of the definition.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub parsed_url: ParsedUrl,
+}
+
+/// A tool's fixed URL, parsed on its first call and kept with the cached tool, so calls
+/// after the first skip parsing it (and IDNA-mapping its host) again. Never compared:
+/// two specs are equal when their definitions are.
+#[derive(Clone, Debug, Default)]
+pub struct ParsedUrl(std::sync::OnceLock<Result<url::Url, url::ParseError>>);
+
+impl ParsedUrl {
+    /// `url` parsed, from the first call on.
+    pub fn get_or_parse(&self, url: &str) -> Result<&url::Url, url::ParseError> {
+        self.0
+            .get_or_init(|| url::Url::parse(url))
+            .as_ref()
+            .map_err(|e| *e)
+    }
+}
+
+impl PartialEq for ParsedUrl {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ToolSpec {
+    /// The URL, parsed once and kept, when it has no placeholders to fill; `None` when it
+    /// has some (it is then filled and parsed on every call).
+    pub fn fixed_url(&self) -> Option<Result<&url::Url, url::ParseError>> {
+        let url = self.url.trim();
+        (self.path_params.is_empty() && !url.contains('{'))
+            .then(|| self.parsed_url.get_or_parse(url))
+    }
+
     /// What a plan must include to invoke this tool: components when any is attached.
     pub fn feature(&self) -> Feature {
         if self.transforms.is_empty() {

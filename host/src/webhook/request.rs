@@ -68,21 +68,25 @@ pub fn build(
     args: &Arguments,
     extra_headers: &[(HeaderName, String)],
 ) -> Result<OutboundRequest, BuildError> {
-    let mut bad_segment = None;
-    let filled = fill_template(spec.url.trim(), |key| {
-        let text = args.get(key).map(value_text).unwrap_or_default();
-        if text.is_empty() || text == "." || text == ".." {
-            bad_segment = Some(key.to_owned());
+    let mut url = if let Some(fixed) = spec.fixed_url() {
+        fixed.cloned()
+    } else {
+        let mut bad_segment = None;
+        let filled = fill_template(spec.url.trim(), |key| {
+            let text = args.get(key).map(value_text).unwrap_or_default();
+            if text.is_empty() || text == "." || text == ".." {
+                bad_segment = Some(key.to_owned());
+            }
+            utf8_percent_encode(&text, PATH_SEGMENT).to_string()
+        });
+        if let Some(key) = bad_segment {
+            return Err(BuildError(format!(
+                "'{key}' is used in the URL path and cannot be empty, '.' or '..'"
+            )));
         }
-        utf8_percent_encode(&text, PATH_SEGMENT).to_string()
-    });
-    if let Some(key) = bad_segment {
-        return Err(BuildError(format!(
-            "'{key}' is used in the URL path and cannot be empty, '.' or '..'"
-        )));
+        url::Url::parse(&filled)
     }
-    let mut url = url::Url::parse(&filled)
-        .map_err(|e| BuildError(format!("the tool's URL could not be built: {e}")))?;
+    .map_err(|e| BuildError(format!("the tool's URL could not be built: {e}")))?;
 
     let query: Vec<(&str, String)> = spec
         .query_params

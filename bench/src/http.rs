@@ -169,47 +169,105 @@ async fn measure(
             )?,
         ),
     ];
-    let mut rows = Vec::new();
-    for (name, server, target) in targets {
-        rows.push(measure_target(opts, name, server, target).await?);
+    // The rows take turns, ROUNDS times, each with its share of the requests and the time:
+    // a slow spell on a shared host then lands on every row alike instead of on whichever
+    // row it happened to coincide with, and the ratios compare like with like.
+    let mut tallies: Vec<Tally> = targets
+        .into_iter()
+        .map(|(name, server, target)| Tally::new(name, server, target))
+        .collect();
+    let rounds = ROUNDS.min(opts.latency_requests).max(1);
+    for round in 0..rounds {
+        for tally in &mut tallies {
+            tally.round(opts, round, rounds).await?;
+        }
     }
-    Ok(rows)
+    Ok(tallies.into_iter().map(Tally::row).collect())
 }
 
-/// Measures one row; `server` names the threads of the server under test (its runtime's
-/// name), whose CPU time per completed request the row reports.
-async fn measure_target(
-    opts: &Options,
-    name: &str,
-    server: &str,
-    target: Target,
-) -> anyhow::Result<Row> {
-    let latency = load::latency(opts.warmup, opts.latency_requests, || target.send()).await?;
-    // A pause between phases lets the previous phase's background work (the call log) drain.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = load::thread_cpu(server);
-    let others_before = others_cpu(server);
-    let t = Arc::new(target);
-    let throughput = load::throughput(opts.concurrency, opts.throughput_time, move || {
-        let t = t.clone();
-        async move { t.send().await }
-    })
-    .await?;
-    let completions = throughput * opts.throughput_time.as_secs_f64();
-    let server_cpu = before
-        .zip(load::thread_cpu(server))
-        .map(|(before, after)| after.saturating_sub(before).div_f64(completions.max(1.0)));
-    let others_cpu = others_before
-        .zip(others_cpu(server))
-        .map(|(before, after)| after.saturating_sub(before).div_f64(completions.max(1.0)));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    Ok(Row {
-        name: name.to_owned(),
-        latency,
-        throughput,
-        server_cpu,
-        others_cpu,
-    })
+/// How many turns each row takes.
+const ROUNDS: usize = 5;
+
+/// One row's measurements so far. `server` names the threads of the server under test (its
+/// runtime's name), whose CPU time per completed request the row reports.
+struct Tally {
+    name: &'static str,
+    server: &'static str,
+    target: Arc<Target>,
+    samples: Vec<Duration>,
+    completions: u64,
+    elapsed: Duration,
+    server_cpu: Option<Duration>,
+    others_cpu: Option<Duration>,
+}
+
+impl Tally {
+    fn new(name: &'static str, server: &'static str, target: Target) -> Self {
+        Self {
+            name,
+            server,
+            target: Arc::new(target),
+            samples: Vec::new(),
+            completions: 0,
+            elapsed: Duration::ZERO,
+            server_cpu: Some(Duration::ZERO),
+            others_cpu: Some(Duration::ZERO),
+        }
+    }
+
+    /// Turn `round` of `rounds`: a share of the latency requests (the warm-up on the first
+    /// turn), then a share of the throughput time.
+    async fn round(&mut self, opts: &Options, round: usize, rounds: usize) -> anyhow::Result<()> {
+        let warmup = if round == 0 { opts.warmup } else { 0 };
+        let n = share(opts.latency_requests, round, rounds);
+        let target = self.target.clone();
+        let samples = load::latency_samples(warmup, n, || target.send()).await?;
+        self.samples.extend(samples);
+        // A pause between phases lets the previous phase's background work (the call log)
+        // drain.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = load::thread_cpu(self.server);
+        let others_before = others_cpu(self.server);
+        let target = self.target.clone();
+        let time = opts.throughput_time.div_f64(rounds as f64);
+        let (done, elapsed) = load::completions(opts.concurrency, time, move || {
+            let t = target.clone();
+            async move { t.send().await }
+        })
+        .await?;
+        self.completions += done;
+        self.elapsed += elapsed;
+        let spent = |before: Option<Duration>, after: Option<Duration>| {
+            before.zip(after).map(|(b, a)| a.saturating_sub(b))
+        };
+        let add = |sum: Option<Duration>, more: Option<Duration>| sum.zip(more).map(|(s, m)| s + m);
+        self.server_cpu = add(
+            self.server_cpu,
+            spent(before, load::thread_cpu(self.server)),
+        );
+        self.others_cpu = add(
+            self.others_cpu,
+            spent(others_before, others_cpu(self.server)),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(())
+    }
+
+    fn row(self) -> Row {
+        let per_request = |cpu: Duration| cpu.div_f64((self.completions as f64).max(1.0));
+        Row {
+            name: self.name.to_owned(),
+            latency: load::Latency::of(self.samples),
+            throughput: self.completions as f64 / self.elapsed.as_secs_f64().max(1e-9),
+            server_cpu: self.server_cpu.map(per_request),
+            others_cpu: self.others_cpu.map(per_request),
+        }
+    }
+}
+
+/// Round `round`'s part of `total`, the remainder going to the first rounds.
+fn share(total: usize, round: usize, rounds: usize) -> usize {
+    total / rounds + usize::from(round < total % rounds)
 }
 
 /// CPU time so far of the threads that do the same work in every row — the load generator's

@@ -23,7 +23,8 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(mut samples: Vec<Duration>) -> Latency {
+    /// The percentiles of `samples` (at least one).
+    pub fn of(mut samples: Vec<Duration>) -> Latency {
         samples.sort_unstable();
         let at = |q: f64| {
             let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
@@ -38,12 +39,25 @@ impl Latency {
 }
 
 /// Runs `warmup` untimed then `n` timed calls of `op`, one at a time.
-pub async fn latency<F, Fut>(warmup: usize, n: usize, mut op: F) -> anyhow::Result<Latency>
+pub async fn latency<F, Fut>(warmup: usize, n: usize, op: F) -> anyhow::Result<Latency>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     anyhow::ensure!(n > 0, "at least one timed request");
+    Ok(Latency::of(latency_samples(warmup, n, op).await?))
+}
+
+/// [`latency`]'s timings, one per call, unsorted.
+pub async fn latency_samples<F, Fut>(
+    warmup: usize,
+    n: usize,
+    mut op: F,
+) -> anyhow::Result<Vec<Duration>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     for _ in 0..warmup {
         op().await?;
     }
@@ -53,7 +67,7 @@ where
         op().await?;
         samples.push(started.elapsed());
     }
-    Ok(Latency::of(samples))
+    Ok(samples)
 }
 
 /// Completions per second with `concurrency` workers calling `op` in a loop for `duration`
@@ -63,6 +77,20 @@ pub async fn throughput<F, Fut>(
     duration: Duration,
     op: F,
 ) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let (done, elapsed) = completions(concurrency, duration, op).await?;
+    Ok(done as f64 / elapsed.as_secs_f64())
+}
+
+/// [`throughput`]'s count: completions, and the time they took.
+pub async fn completions<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    op: F,
+) -> anyhow::Result<(u64, Duration)>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -96,8 +124,7 @@ where
     for w in workers {
         w.await??;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    Ok(done.load(Ordering::Relaxed) as f64 / elapsed)
+    Ok((done.load(Ordering::Relaxed), started.elapsed()))
 }
 
 /// User plus system CPU time of this process's threads named `name` (Linux; `None`

@@ -198,4 +198,27 @@ mod tests {
         assert_eq!(req.url.host_str(), Some("api.example.com"));
         assert!(req.body.is_none());
     }
+
+    #[test]
+    fn a_fixed_url_is_parsed_once_and_never_changed_by_a_call() {
+        let spec = spec(json!({
+            "name": "t", "description": "d", "method": "GET",
+            "url": "https://api.example.com/slots?src=ai",
+            "query_params": [{"key": "days", "type": "number"}]
+        }));
+        for days in [3, 4] {
+            let req = build(&spec, &args(json!({"days": days})), &[]).unwrap();
+            assert_eq!(
+                req.url.as_str(),
+                format!("https://api.example.com/slots?src=ai&days={days}")
+            );
+        }
+        assert!(spec.fixed_url().is_some());
+        let templated = self::spec(json!({
+            "name": "t", "description": "d", "method": "GET",
+            "url": "https://api.example.com/users/{id}",
+            "path_params": [{"key": "id", "type": "string"}]
+        }));
+        assert!(templated.fixed_url().is_none());
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use switchboard::plugin::{Loaded, PluginRuntime, SandboxLimits, types};
+use switchboard::plugin::{Hook, Loaded, PluginRuntime, SandboxLimits, types};
 use tokio::runtime::Runtime;
 
 use crate::{Options, Row, load};
@@ -71,8 +71,10 @@ pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
         let params = move || {
             let (rt, n, c) = (rt.clone(), n.clone(), c.clone());
             async move {
+                // Made here, not taken ready: the row times instantiation and call together.
+                let fresh = rt.make(Hook::Params, c, &n).await;
                 let args = rt
-                    .transform_params(n, c, call())
+                    .transform_params_in(fresh, &n, call())
                     .await
                     .result
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -89,8 +91,9 @@ pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
         let speak = move || {
             let (rt, s, c) = (rt.clone(), s.clone(), no_config.clone());
             async move {
+                let fresh = rt.make(Hook::Response, c, &s).await;
                 let outcome = rt
-                    .transform_response(s, c, call(), response())
+                    .transform_response_in(fresh, &s, call(), response())
                     .await
                     .result
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;

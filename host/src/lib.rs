@@ -51,7 +51,8 @@ pub use state::AppState;
 use tokio::net::TcpListener;
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests
-/// and writes the call records still queued. Stored components are warmed in the background
+/// and writes the call records still queued, then lets the sandbox go (see
+/// [`plugin::PluginRuntime::close`]). Stored components are warmed in the background
 /// meanwhile (see [`warm_components`]).
 pub async fn run(
     listener: TcpListener,
@@ -59,11 +60,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::spawn(warm_components(state.clone()));
-    let calls = state.calls.clone();
+    let (calls, plugins) = (state.calls.clone(), state.plugins.clone());
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;
     calls.close().await;
+    plugins.close().await;
     served
 }
 

@@ -794,21 +794,9 @@ async fn a_restart_loads_compiled_artifacts_without_recompiling() {
 async fn back_to_back_hook_calls_in_a_full_sandbox_all_start() {
     use std::{collections::BTreeMap, sync::Arc};
 
-    use switchboard::plugin::{PluginRuntime, SandboxLimits, types};
+    use switchboard::plugin::types;
 
-    let dir = tempfile::tempdir().unwrap();
-    let limits = SandboxLimits {
-        concurrency: 8,
-        ..SandboxLimits::default()
-    };
-    let runtime = PluginRuntime::new(limits, dir.path().join("compiled")).unwrap();
-    let bytes = test_components::bytes(wasm::NORMALIZE_INPUT);
-    let sha256 = switchboard::ids::sha256_hex(&bytes);
-    runtime.prepare(bytes, sha256.clone()).await.unwrap();
-    let loaded = runtime
-        .load(&sha256, async { anyhow::bail!("prepared above") })
-        .await
-        .unwrap();
+    let (runtime, loaded, _, _dir) = in_process(8, wasm::NORMALIZE_INPUT).await;
     let config: Arc<BTreeMap<String, String>> = Arc::default();
     let call = || types::Call {
         id: "call_full".into(),
@@ -839,4 +827,123 @@ async fn back_to_back_hook_calls_in_a_full_sandbox_all_start() {
     for worker in workers {
         worker.await.unwrap().unwrap();
     }
+}
+
+/// Each call of a hook makes the next call's instance in the background: the next call
+/// finds it made, yet every instance still serves exactly one call (a static counter in
+/// the guest reads 0 every time), a different configuration never gets an instance made
+/// for another, and forgetting the component drops what was waiting for it. With no spare
+/// slots nothing is made ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() {
+    use std::{collections::BTreeMap, sync::Arc};
+
+    use switchboard::plugin::{PluginRuntime, types};
+
+    let call = || types::Call {
+        id: "call_ready".into(),
+        tool: "check".into(),
+        agent: types::Agent::Receptionist,
+        conversation: None,
+        arguments: vec![],
+    };
+    let count = |args: &[types::Argument]| {
+        args.iter()
+            .find(|a| a.key == "count")
+            .and_then(|a| match a.value {
+                types::Value::Number(n) => Some(n),
+                _ => None,
+            })
+    };
+    // Waits (boundedly) until `n` instances are waiting.
+    async fn until_waiting(runtime: &PluginRuntime, n: usize) {
+        for _ in 0..200 {
+            if runtime.ready_stats().0 == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "{n} instances never came to be waiting: {:?}",
+            runtime.ready_stats()
+        );
+    }
+
+    let (runtime, loaded, sha256, _dir) = in_process(8, wasm::STATIC_COUNTER).await;
+    let plain: Arc<BTreeMap<String, String>> = Arc::default();
+    assert_eq!(runtime.ready_stats(), (0, 0));
+
+    for calls in 1..=3u64 {
+        let run = runtime
+            .transform_params(loaded.clone(), plain.clone(), call())
+            .await;
+        assert_eq!(
+            count(&run.result.unwrap()),
+            Some(0.0),
+            "call {calls}: a fresh instance"
+        );
+        until_waiting(&runtime, 1).await;
+        assert_eq!(
+            runtime.ready_stats().1,
+            calls - 1,
+            "every call after the first found one"
+        );
+    }
+
+    // Another configuration is another attachment: it does not take the waiting instance.
+    let other: Arc<BTreeMap<String, String>> = Arc::new([("k".into(), "v".into())].into());
+    let run = runtime
+        .transform_params(loaded.clone(), other, call())
+        .await;
+    assert_eq!(count(&run.result.unwrap()), Some(0.0));
+    assert_eq!(
+        runtime.ready_stats().1,
+        2,
+        "no hit for a different configuration"
+    );
+    until_waiting(&runtime, 2).await;
+
+    runtime.forget(&sha256);
+    assert_eq!(runtime.ready_stats().0, 0, "forgotten with its component");
+
+    // One slot and no spare ones: nothing is made ahead.
+    let (runtime, loaded, _, _dir) = in_process(1, wasm::STATIC_COUNTER).await;
+    for _ in 0..2 {
+        let run = runtime
+            .transform_params(loaded.clone(), plain.clone(), call())
+            .await;
+        assert_eq!(count(&run.result.unwrap()), Some(0.0));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(runtime.ready_stats(), (0, 0));
+}
+
+/// The plugin runtime in-process with `concurrency` hook calls at once, and the component at
+/// `path` prepared and loaded in it: answers the runtime, the component, its hash and the
+/// data dir (kept alive by the caller).
+async fn in_process(
+    concurrency: u32,
+    path: &str,
+) -> (
+    switchboard::plugin::PluginRuntime,
+    std::sync::Arc<switchboard::plugin::Loaded>,
+    String,
+    tempfile::TempDir,
+) {
+    use switchboard::plugin::{PluginRuntime, SandboxLimits};
+
+    let dir = tempfile::tempdir().unwrap();
+    let limits = SandboxLimits {
+        concurrency,
+        ..SandboxLimits::default()
+    };
+    let runtime = PluginRuntime::new(limits, dir.path().join("compiled")).unwrap();
+    let bytes = test_components::bytes(path);
+    let sha256 = switchboard::ids::sha256_hex(&bytes);
+    runtime.prepare(bytes, sha256.clone()).await.unwrap();
+    let loaded = runtime
+        .load(&sha256, async { anyhow::bail!("prepared above") })
+        .await
+        .unwrap();
+    (runtime, loaded, sha256, dir)
 }

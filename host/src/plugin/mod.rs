@@ -12,12 +12,15 @@
 //! fiber), not on a thread pool: no hand-off per call, and a guest that runs long yields
 //! its worker every epoch tick, so it delays nobody else by more than a millisecond.
 //!
-//! An instance can be made ahead of its call ([`PluginRuntime::fresh_ahead`]: the response
-//! transform's, while the webhook is in flight), and a finished one is torn down on a task
-//! of its own, so neither the making nor the reset of its slot sits between the caller and
-//! its answer. Both hold one of the pool's spare slots meanwhile (half as many again as
-//! `concurrency`); when none is free, the instance is made or torn down in line, so hook
-//! calls that start now always have their `concurrency` slots.
+//! An instance can be made ahead of its call, and a finished one is torn down on a task of
+//! its own, so neither the making nor the reset of its slot sits between the caller and its
+//! answer: each call of a hook makes the next call's instance in the background
+//! ([`PluginRuntime::fresh`]; for the component, hook and configuration called most
+//! recently), and the response transform's is made while the webhook is in flight when none
+//! is waiting ([`PluginRuntime::fresh_ahead`]). All of these hold one of the pool's spare
+//! slots meanwhile (half as many again as `concurrency`); when none is free, the instance is
+//! made or torn down in line, so hook calls that start now always have their `concurrency`
+//! slots.
 //!
 //! A component never shares an instance: no state survives between calls, conversations or
 //! tenants. A refusal is the guest's well-formed "no" (data); a trap, a limit or a malformed
@@ -35,8 +38,8 @@ use std::{
     collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::{
-        Arc, RwLock,
-        atomic::{AtomicU32, AtomicU64, Ordering},
+        Arc, Mutex, RwLock, Weak,
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -135,6 +138,29 @@ struct Inner {
     /// waiting to be torn down: at most [`SandboxLimits::spare_slots`], the pool's slots
     /// beyond `concurrency` (see [`engine::build`]).
     spare: AtomicU32,
+    /// Instances made before their call for the hooks called most recently, oldest first.
+    ready: Mutex<Vec<ReadyEntry>>,
+    /// Calls that found their instance already made.
+    ready_hits: AtomicU64,
+    /// Instances being made for the ready list right now.
+    making: AtomicU32,
+    /// Set by [`PluginRuntime::close`]: nothing more is made ahead.
+    closed: AtomicBool,
+}
+
+/// One instance made before its call: which component, hook and configuration it is for,
+/// and the instance (`None` while it is being made).
+struct ReadyEntry {
+    loaded: Arc<Loaded>,
+    hook: Hook,
+    config: Arc<BTreeMap<String, String>>,
+    fresh: Option<Fresh>,
+}
+
+impl ReadyEntry {
+    fn is_for(&self, loaded: &Arc<Loaded>, hook: Hook, config: &BTreeMap<String, String>) -> bool {
+        Arc::ptr_eq(&self.loaded, loaded) && self.hook == hook && *self.config == *config
+    }
 }
 
 /// The shared plugin runtime (cheap to clone).
@@ -169,6 +195,10 @@ impl PluginRuntime {
                 compilations: AtomicU64::new(0),
                 cache_loads: AtomicU64::new(0),
                 spare: AtomicU32::new(0),
+                ready: Mutex::default(),
+                ready_hits: AtomicU64::new(0),
+                making: AtomicU32::new(0),
+                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -314,7 +344,45 @@ impl PluginRuntime {
 
     /// Forgets a component (after its last reference was deleted).
     pub fn forget(&self, sha256: &str) {
-        self.loaded_mut().remove(sha256);
+        let Some(loaded) = self.loaded_mut().remove(sha256) else {
+            return;
+        };
+        // Its instances made ahead go too, and give their slots back.
+        let dropped: Vec<ReadyEntry> = {
+            let mut ready = self.ready();
+            let (gone, kept) = std::mem::take(&mut *ready)
+                .into_iter()
+                .partition(|e| Arc::ptr_eq(&e.loaded, &loaded));
+            *ready = kept;
+            gone
+        };
+        drop(dropped);
+    }
+
+    /// At shutdown, once no call is running: stops making instances ahead, waits (at most
+    /// a few seconds) for those being made, and drops every one waiting, so nothing of the
+    /// runtime outlives the server.
+    pub async fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        for _ in 0..5_000 {
+            if self.inner.making.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let waiting = std::mem::take(&mut *self.ready());
+        drop(waiting);
+    }
+
+    /// Instances made before their call, waiting: how many, and how many calls found theirs
+    /// already made since start-up.
+    pub fn ready_stats(&self) -> (usize, u64) {
+        let waiting = self.ready().iter().filter(|e| e.fresh.is_some()).count();
+        (waiting, self.inner.ready_hits.load(Ordering::Relaxed))
+    }
+
+    fn ready(&self) -> std::sync::MutexGuard<'_, Vec<ReadyEntry>> {
+        self.inner.ready.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The ready components for writing; a panic elsewhere while it was held does not
@@ -363,8 +431,19 @@ impl PluginRuntime {
         config: Arc<BTreeMap<String, String>>,
         call: types::Call,
     ) -> HookRun<Vec<types::Argument>> {
-        let index = loaded.params;
         let fresh = self.fresh(Hook::Params, config, &loaded).await;
+        self.transform_params_in(fresh, &loaded, call).await
+    }
+
+    /// Runs `transform-params` in `fresh`, an instance of `loaded` (the benchmark makes it
+    /// with [`Self::make`], to time instantiation and call together).
+    pub async fn transform_params_in(
+        &self,
+        fresh: Fresh,
+        loaded: &Loaded,
+        call: types::Call,
+    ) -> HookRun<Vec<types::Argument>> {
+        let index = loaded.params;
         self.run(
             Hook::Params,
             fresh,
@@ -433,8 +512,49 @@ impl PluginRuntime {
             .map_err(|e| anyhow::anyhow!("{e:#}"))
     }
 
-    /// A fresh instance of `loaded` for one call of `hook`, in a store of its own.
+    /// A fresh instance of `loaded` for one call of `hook` with `config`: the one made for
+    /// it before the call when one is waiting, else made now. Either way the next call's is
+    /// then made in the background (see [`Self::replenish`]).
     pub async fn fresh(
+        &self,
+        hook: Hook,
+        config: Arc<BTreeMap<String, String>>,
+        loaded: &Arc<Loaded>,
+    ) -> Fresh {
+        let fresh = match self.take_ready(hook, &config, loaded) {
+            Some(fresh) => fresh,
+            None => self.make(hook, config.clone(), loaded).await,
+        };
+        self.replenish(hook, &config, loaded);
+        fresh
+    }
+
+    /// A fresh instance made ahead of its call (the response transform's, while the webhook
+    /// is in flight): the one already made when one is waiting, else made now if one of the
+    /// sandbox's spare slots is free (the slots beyond `concurrency`), so callers waiting on
+    /// slow endpoints never take the slots calls running now need. `None` when there is
+    /// none; the caller makes the instance when it needs it.
+    pub async fn fresh_ahead(
+        &self,
+        hook: Hook,
+        config: Arc<BTreeMap<String, String>>,
+        loaded: &Arc<Loaded>,
+    ) -> Option<Fresh> {
+        let fresh = match self.take_ready(hook, &config, loaded) {
+            Some(fresh) => fresh,
+            None => {
+                let spare = self.spare_slot()?;
+                let mut fresh = self.make(hook, config.clone(), loaded).await;
+                fresh.spare = Some(spare);
+                fresh
+            }
+        };
+        self.replenish(hook, &config, loaded);
+        Some(fresh)
+    }
+
+    /// Instantiates `loaded` now, in a store of its own, for one call of `hook`.
+    pub async fn make(
         &self,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
@@ -452,20 +572,95 @@ impl PluginRuntime {
         }
     }
 
-    /// A fresh instance made ahead of its call, if one of the sandbox's spare slots is free
-    /// (the slots beyond `concurrency`), so callers waiting on slow endpoints never take
-    /// the slots calls running now need. `None` when there is none; the caller makes the
-    /// instance when it needs it.
-    pub async fn fresh_ahead(
+    /// The instance made for this call before it came, if one is waiting. It has never run
+    /// a call; its CPU deadline is re-armed from now.
+    fn take_ready(
         &self,
         hook: Hook,
-        config: Arc<BTreeMap<String, String>>,
-        loaded: &Loaded,
+        config: &BTreeMap<String, String>,
+        loaded: &Arc<Loaded>,
     ) -> Option<Fresh> {
-        let spare = self.spare_slot()?;
-        let mut fresh = self.fresh(hook, config, loaded).await;
-        fresh.spare = Some(spare);
+        let mut fresh = {
+            let mut ready = self.ready();
+            let at = ready
+                .iter()
+                .position(|e| e.fresh.is_some() && e.is_for(loaded, hook, config))?;
+            ready.remove(at).fresh?
+        };
+        fresh.store.set_epoch_deadline(1);
+        self.inner.ready_hits.fetch_add(1, Ordering::Relaxed);
         Some(fresh)
+    }
+
+    /// Makes the next call's instance of `loaded` for `hook` and `config` on a task of its
+    /// own, unless one is waiting or being made. It holds a spare slot (none free: nothing
+    /// is made) and at most half of the pool's spare slots wait like this, so instances
+    /// made ahead of the response transform and finished ones being torn down keep room;
+    /// when that many wait, the one waiting longest makes way. Every instance still serves
+    /// exactly one call: this moves instantiation off the call's path, never shares it.
+    fn replenish(&self, hook: Hook, config: &Arc<BTreeMap<String, String>>, loaded: &Arc<Loaded>) {
+        let room = (self.inner.limits.spare_slots() / 2) as usize;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if room == 0
+            || self.inner.closed.load(Ordering::Acquire)
+            || self.ready().iter().any(|e| e.is_for(loaded, hook, config))
+        {
+            return;
+        }
+        let Some(spare) = self.spare_slot() else {
+            return;
+        };
+        let evicted = {
+            let mut ready = self.ready();
+            if ready.iter().any(|e| e.is_for(loaded, hook, config)) {
+                return;
+            }
+            let evicted = if ready.len() >= room {
+                let oldest = ready.iter().position(|e| e.fresh.is_some());
+                oldest.map(|at| ready.remove(at))
+            } else {
+                None
+            };
+            if ready.len() >= room {
+                return;
+            }
+            ready.push(ReadyEntry {
+                loaded: loaded.clone(),
+                hook,
+                config: config.clone(),
+                fresh: None,
+            });
+            evicted
+        };
+        let (this, loaded, config) = (self.clone(), loaded.clone(), config.clone());
+        let making = Making::start(&self.inner);
+        drop(runtime.spawn(async move {
+            let _making = making;
+            drop(evicted);
+            let mut fresh = this.make(hook, config.clone(), &loaded).await;
+            fresh.spare = Some(spare);
+            let unwanted = {
+                let mut ready = this.ready();
+                let pending = ready
+                    .iter()
+                    .position(|e| e.fresh.is_none() && e.is_for(&loaded, hook, &config));
+                match pending {
+                    Some(at) if fresh.instance.is_ok() => {
+                        ready[at].fresh = Some(fresh);
+                        None
+                    }
+                    // Forgotten meanwhile, or it failed to start (the call will say why).
+                    Some(at) => {
+                        ready.remove(at);
+                        Some(fresh)
+                    }
+                    None => Some(fresh),
+                }
+            };
+            drop(unwanted);
+        }));
     }
 
     /// One of the spare slots, if any is free.
@@ -477,7 +672,7 @@ impl PluginRuntime {
                 (n < room).then_some(n + 1)
             })
             .ok()?;
-        Some(Spare(self.inner.clone()))
+        Some(Spare(Arc::downgrade(&self.inner)))
     }
 
     /// Drops a finished store on a task of its own, so the reset of its sandbox slot (the
@@ -591,11 +786,31 @@ pub struct Fresh {
 }
 
 /// One of the sandbox's spare slots, given back when dropped.
-struct Spare(Arc<Inner>);
+/// Weak: an instance waiting in the runtime's own ready list holds one, and must not keep
+/// the runtime alive.
+struct Spare(Weak<Inner>);
 
 impl Drop for Spare {
     fn drop(&mut self) {
-        self.0.spare.fetch_sub(1, Ordering::AcqRel);
+        if let Some(inner) = self.0.upgrade() {
+            inner.spare.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Counts an instance being made for the ready list while it lives.
+struct Making(Arc<Inner>);
+
+impl Making {
+    fn start(inner: &Arc<Inner>) -> Self {
+        inner.making.fetch_add(1, Ordering::AcqRel);
+        Self(inner.clone())
+    }
+}
+
+impl Drop for Making {
+    fn drop(&mut self) {
+        self.0.making.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

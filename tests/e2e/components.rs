@@ -832,8 +832,8 @@ async fn back_to_back_hook_calls_in_a_full_sandbox_all_start() {
 /// Each call of a hook makes the next call's instance in the background: the next call
 /// finds it made, yet every instance still serves exactly one call (a static counter in
 /// the guest reads 0 every time), a different configuration never gets an instance made
-/// for another, and forgetting the component drops what was waiting for it. With no spare
-/// slots nothing is made ahead.
+/// for another, the one waiting longest makes way when the room is full, and forgetting the
+/// component drops what was waiting for it. With no spare slots nothing is made ahead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() {
     use std::{collections::BTreeMap, sync::Arc};
@@ -902,6 +902,24 @@ async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() 
         "no hit for a different configuration"
     );
     until_waiting(&runtime, 2).await;
+
+    // Full (8 slots: 4 spare, half of them for instances waiting like this): a third
+    // configuration makes the one waiting longest, the plain one, make way.
+    let third: Arc<BTreeMap<String, String>> = Arc::new([("k".into(), "w".into())].into());
+    let run = runtime
+        .transform_params(loaded.clone(), third, call())
+        .await;
+    assert_eq!(count(&run.result.unwrap()), Some(0.0));
+    until_waiting(&runtime, 2).await;
+    let run = runtime
+        .transform_params(loaded.clone(), plain.clone(), call())
+        .await;
+    assert_eq!(count(&run.result.unwrap()), Some(0.0));
+    assert_eq!(
+        runtime.ready_stats().1,
+        2,
+        "the plain instance had made way"
+    );
 
     runtime.forget(&sha256);
     assert_eq!(runtime.ready_stats().0, 0, "forgotten with its component");

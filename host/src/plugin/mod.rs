@@ -603,36 +603,31 @@ impl PluginRuntime {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if room == 0
-            || self.inner.closed.load(Ordering::Acquire)
-            || self.ready().iter().any(|e| e.is_for(loaded, hook, config))
-        {
+        if room == 0 || self.inner.closed.load(Ordering::Acquire) {
             return;
         }
-        let Some(spare) = self.spare_slot() else {
-            return;
-        };
-        let evicted = {
+        let (spare, evicted) = {
             let mut ready = self.ready();
             if ready.iter().any(|e| e.is_for(loaded, hook, config)) {
                 return;
             }
-            let evicted = if ready.len() >= room {
-                let oldest = ready.iter().position(|e| e.fresh.is_some());
-                oldest.map(|at| ready.remove(at))
-            } else {
-                None
-            };
-            if ready.len() >= room {
+            // When full, the one waiting longest makes way; full of ones being made: no room.
+            let oldest =
+                (ready.len() >= room).then(|| ready.iter().position(|e| e.fresh.is_some()));
+            if oldest == Some(None) {
                 return;
             }
+            let Some(spare) = self.spare_slot() else {
+                return;
+            };
+            let evicted = oldest.flatten().map(|at| ready.remove(at));
             ready.push(ReadyEntry {
                 loaded: loaded.clone(),
                 hook,
                 config: config.clone(),
                 fresh: None,
             });
-            evicted
+            (spare, evicted)
         };
         let (this, loaded, config) = (self.clone(), loaded.clone(), config.clone());
         let making = Making::start(&self.inner);

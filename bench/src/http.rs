@@ -172,8 +172,12 @@ async fn measure(
     // The rows take turns, ROUNDS times, each with its share of the requests and the time:
     // a slow spell on a shared host then lands on every row alike instead of on whichever
     // row it happened to coincide with, and the ratios compare like with like.
+    let wanted = |name: &str| {
+        opts.rows.is_empty() || opts.rows.iter().any(|r| name.starts_with(&format!("{r}.")))
+    };
     let mut tallies: Vec<Tally> = targets
         .into_iter()
+        .filter(|(name, _, _)| wanted(name))
         .map(|(name, server, target)| Tally::new(name, server, target))
         .collect();
     let rounds = ROUNDS.min(opts.latency_requests).max(1);

@@ -79,6 +79,9 @@ pub struct Options {
     pub switchboard: PathBuf,
     /// Parts to run.
     pub parts: Parts,
+    /// Which of rows 1–4 the `http` part runs (all when empty): profiling one row beside
+    /// its floor takes less time and keeps the others' samples out of the profile.
+    pub rows: Vec<u8>,
     /// Untimed requests before each latency run.
     pub warmup: usize,
     /// Timed requests at concurrency 1 (rows 1–4).
@@ -105,6 +108,7 @@ impl Options {
         Self {
             switchboard,
             parts: Parts::ALL,
+            rows: Vec::new(),
             warmup: 500,
             latency_requests: 5_000,
             sandbox_calls: 5_000,

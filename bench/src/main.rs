@@ -11,11 +11,13 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use switchboard_bench::{Options, Parts};
 
 const USAGE: &str = "\
-usage: switchboard-bench [--quick] [--only http,sandbox,startup,memory] [--seconds S]
-                         [--requests N] [--switchboard PATH]
+usage: switchboard-bench [--quick] [--only http,sandbox,startup,memory] [--rows 1,2,3,4]
+                         [--seconds S] [--requests N] [--switchboard PATH]
 
   --quick          tiny counts: proves every row runs; the figures mean nothing
   --only LIST      run only these parts (comma separated)
+  --rows LIST      of rows 1-4, run only these (e.g. 2,4 to profile row 4 beside
+                   its floor); a ratio needs row 2
   --seconds S      length of each throughput run (default 5)
   --requests N     timed requests per latency run (default 5000)
   --switchboard P  the switchboard binary (default: next to this one)";
@@ -88,6 +90,16 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
                 opts.latency_requests = n;
                 opts.sandbox_calls = n;
             }
+            "--rows" => {
+                let mut rows = Vec::new();
+                for row in value()?.split(',') {
+                    match row.trim().parse::<u8>() {
+                        Ok(n @ 1..=4) => rows.push(n),
+                        _ => return Err(format!("--rows: '{row}' is not one of 1, 2, 3, 4")),
+                    }
+                }
+                opts.rows = rows;
+            }
             "--only" => {
                 let mut parts = Parts {
                     http: false,
@@ -133,4 +145,25 @@ fn machine() -> String {
             "release"
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn rows_takes_row_numbers_and_refuses_anything_else() {
+        let opts = parse(args(&["--rows", "2, 4"])).unwrap().unwrap();
+        assert_eq!(opts.rows, vec![2, 4]);
+        assert!(parse(args(&[])).unwrap().unwrap().rows.is_empty());
+        for bad in ["5", "0", "x", "2,,4", ""] {
+            let err = parse(args(&["--rows", bad])).expect_err(bad);
+            assert!(err.contains("--rows"), "{bad}: {err}");
+        }
+        assert!(parse(args(&["--rows"])).is_err());
+    }
 }

@@ -36,3 +36,24 @@ fn the_benchmark_harness_produces_every_row() {
         "{rendered}"
     );
 }
+
+#[test]
+fn rows_picks_which_of_rows_1_to_4_run() {
+    let mut opts = Options::quick(binary());
+    opts.parts = switchboard_bench::Parts {
+        http: true,
+        sandbox: false,
+        startup: false,
+        memory: false,
+    };
+    opts.rows = vec![2, 4];
+    let report = run(&opts, |_| {}).expect("the harness runs");
+    let names: Vec<_> = report.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names[0].starts_with("2.") && names[1].starts_with("4."),
+        "{names:?}"
+    );
+    // Row 4 is still compared with the proxy; row 3 did not run, so it has no ratio.
+    assert!(report.ratios("4.").is_some() && report.ratios("3.").is_none());
+}

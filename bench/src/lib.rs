@@ -70,6 +70,13 @@ impl Parts {
         startup: true,
         memory: true,
     };
+    /// Nothing; `--only` and the tests switch parts on from here.
+    pub const NONE: Parts = Parts {
+        http: false,
+        sandbox: false,
+        startup: false,
+        memory: false,
+    };
 }
 
 /// How much of everything.

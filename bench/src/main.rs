@@ -101,12 +101,7 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
                 opts.rows = rows;
             }
             "--only" => {
-                let mut parts = Parts {
-                    http: false,
-                    sandbox: false,
-                    startup: false,
-                    memory: false,
-                };
+                let mut parts = Parts::NONE;
                 for part in value()?.split(',') {
                     match part.trim() {
                         "http" => parts.http = true,

@@ -42,9 +42,7 @@ fn rows_picks_which_of_rows_1_to_4_run() {
     let mut opts = Options::quick(binary());
     opts.parts = switchboard_bench::Parts {
         http: true,
-        sandbox: false,
-        startup: false,
-        memory: false,
+        ..switchboard_bench::Parts::NONE
     };
     opts.rows = vec![2, 4];
     let report = run(&opts, |_| {}).expect("the harness runs");

@@ -11,6 +11,12 @@ host_target="$(rustc -vV | sed -n 's/^host: //p')"
 cargo test --manifest-path plugins/Cargo.toml --target "$host_target" \
   --target-dir target/plugins --quiet
 
+# The release binary that the README's commands run (tests/e2e/readme.rs), built once here
+# so that no test waits minutes on a build: as `cargo run --release` builds it, and as
+# `./bench.sh` builds it with the benchmark harness.
+cargo build --release --quiet
+cargo build --release --quiet -p switchboard -p switchboard-bench --bins
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

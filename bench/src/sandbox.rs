@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use switchboard::plugin::{Hook, Loaded, PluginRuntime, SandboxLimits, types};
+use switchboard::plugin::{Hook, HookCall, Loaded, PluginRuntime, SandboxLimits, types};
 use tokio::runtime::Runtime;
 
 use crate::{Options, Row, load};
@@ -41,6 +41,15 @@ fn response() -> types::Response {
     }
 }
 
+/// The benchmark's one tenant, with a tool whose response timeout is far away.
+fn who() -> HookCall<'static> {
+    HookCall {
+        tenant: "ten_bench",
+        tool_deadline: std::time::Instant::now() + std::time::Duration::from_secs(20),
+        timeout_secs: 20,
+    }
+}
+
 async fn ready(runtime: &PluginRuntime, path: &str) -> anyhow::Result<Arc<Loaded>> {
     let bytes = test_components::bytes(path);
     let sha256 = switchboard::ids::sha256_hex(&bytes);
@@ -72,9 +81,9 @@ pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
             let (rt, n, c) = (rt.clone(), n.clone(), c.clone());
             async move {
                 // Made here, not taken ready: the row times instantiation and call together.
-                let fresh = rt.make(Hook::Params, c, &n).await;
+                let fresh = rt.make_now(Hook::Params, c.clone(), &n).await;
                 let args = rt
-                    .transform_params_in(fresh, &n, call())
+                    .transform_params(who(), Some(fresh), &n, c, call())
                     .await
                     .result
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -91,9 +100,9 @@ pub fn rows(opts: &Options, client_rt: &Runtime) -> anyhow::Result<Vec<Row>> {
         let speak = move || {
             let (rt, s, c) = (rt.clone(), s.clone(), no_config.clone());
             async move {
-                let fresh = rt.make(Hook::Response, c, &s).await;
+                let fresh = rt.make_now(Hook::Response, c.clone(), &s).await;
                 let outcome = rt
-                    .transform_response_in(fresh, &s, call(), response())
+                    .transform_response(who(), Some(fresh), &s, c, call(), response())
                     .await
                     .result
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -36,6 +36,14 @@ enum Command {
     Serve(ServeArgs),
     /// Start a demo host with a demo tenant, tool and endpoint, and invoke it once.
     Demo(DemoArgs),
+    /// Compile a component read on stdin (the service runs this itself, for each upload).
+    #[command(name = "compile-component", hide = true)]
+    CompileComponent {
+        /// The sandbox's memory limit in bytes (the engine's settings must match the service's).
+        memory_bytes: usize,
+        /// The sandbox's concurrency.
+        concurrency: u32,
+    },
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -103,6 +111,14 @@ struct ServeArgs {
     /// slots again, for instances made ahead of their call or awaiting tear-down).
     #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY", default_value_t = 64)]
     plugin_concurrency: u32,
+    /// Hook calls one tenant may run at once, out of --plugin-concurrency (default: the
+    /// cores available, at least 2).
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_TENANT_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
+    plugin_tenant_concurrency: Option<u32>,
+    /// Wall-clock time one hook call may take, waiting for its slot and instantiation
+    /// included, in milliseconds (the tool's response timeout may end it sooner).
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_WALL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=120_000))]
+    plugin_wall_ms: u64,
     /// Calls kept in the log per tenant, newest first (0: no limit).
     #[arg(long, env = "SWITCHBOARD_CALL_LOG_PER_TENANT", default_value_t = config::DEFAULT_CALL_LOG_PER_TENANT)]
     call_log_per_tenant: u32,
@@ -130,6 +146,10 @@ struct DemoArgs {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Client(command) => return cli::run(command),
+        Command::CompileComponent {
+            memory_bytes,
+            concurrency,
+        } => return switchboard::plugin::compile::run_child(memory_bytes, concurrency),
         Command::Serve(args) => host(serve(args)),
         Command::Demo(args) => host(demo::run(demo::DemoOptions {
             listen: args.listen,
@@ -181,6 +201,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             output_bytes: args.plugin_output_bytes,
             upload_bytes: args.max_component_bytes,
             concurrency: args.plugin_concurrency,
+            tenant_concurrency: args
+                .plugin_tenant_concurrency
+                .unwrap_or_else(SandboxLimits::default_tenant_concurrency)
+                .min(args.plugin_concurrency.max(1)),
+            wall_ms: args.plugin_wall_ms,
+            // Uploads compile in a child process of this same binary.
+            compiler: std::env::current_exe().ok(),
             ..SandboxLimits::default()
         },
         invoke_limits: InvokeLimits {

@@ -264,44 +264,59 @@ async fn calls_waiting_on_slow_endpoints_leave_the_sandbox_room() {
     }
 }
 
-/// A sandbox with every slot in use says so: with one slot held by a guest that loops, the
-/// next hook call cannot start and is told the sandbox is at capacity (a typed check on
-/// wasmtime's pool error, not its wording).
+/// A hook call that finds every slot of the sandbox in use waits for one, but only until its
+/// deadline, and then says so: with one slot held by another tenant's looping guest, a call
+/// with a 1 s response timeout fails after that second, naming the full sandbox, and nothing
+/// is sent.
 #[tokio::test]
-async fn a_full_sandbox_says_it_is_at_capacity() {
+async fn a_full_sandbox_makes_a_call_wait_until_its_deadline_and_says_so() {
     let server = TestServer::start_with(|c| {
         c.sandbox.concurrency = 1;
-        c.sandbox.cpu_ms = 1_000;
+        c.sandbox.cpu_ms = 5_000;
+        c.sandbox.wall_ms = 3_000;
     })
     .await;
     let receiver = Receiver::start().await;
+    let (_, looper) = server.tenant("pro").await;
     let (_, key) = server.tenant("pro").await;
     let looping = server
-        .upload(&key, "infinite-loop", wasm::INFINITE_LOOP)
+        .upload(&looper, "infinite-loop", wasm::INFINITE_LOOP)
         .await;
     let normalize = server
         .upload(&key, "normalize-input", wasm::NORMALIZE_INPUT)
         .await;
     let mut spec = with_transforms(&receiver.url, json!({"params": {"component": looping}}));
     spec["name"] = json!("looping");
+    server.tool(&looper, spec).await;
+    let params = json!({"component": normalize, "config": {"zip_keys": "zip_code"}});
+    let mut spec = with_transforms(&receiver.url, json!({"params": params}));
+    spec["response_timeout_secs"] = json!(1);
     server.tool(&key, spec).await;
-    normalizing_tool(&server, &key, &receiver.url, &normalize).await;
 
     let args = json!({"zip_code": "94107", "service_type": "x"});
-    let stuck = server.invoke(&key, "receptionist", "looping", args);
+    let stuck = server.invoke(&looper, "receptionist", "looping", args);
     let refused = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        server.seed_call(&key, "94107").await
+        let started = std::time::Instant::now();
+        (server.seed_call(&key, "94107").await, started.elapsed())
     };
-    let (stuck, refused) = tokio::join!(stuck, refused);
+    let (stuck, (refused, waited)) = tokio::join!(stuck, refused);
     assert_eq!(refused["error"]["kind"], "transform_failed", "{refused}");
     assert_eq!(
         refused["error"]["message"],
-        "the params transform could not start: the sandbox is at capacity"
+        "the params transform could not start before the tool's 1 s response timeout ran out: \
+         all 1 of the sandbox's slots were busy"
+    );
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(2500),
+        "{waited:?}"
     );
     assert!(receiver.requests().is_empty(), "no webhook call was made");
     let message = stuck["error"]["message"].as_str().unwrap();
-    assert!(message.contains("1000 ms time limit"), "{message}");
+    assert_eq!(
+        message,
+        "the params transform ran past its 3000 ms wall-clock limit"
+    );
 }
 
 #[tokio::test]
@@ -545,7 +560,11 @@ async fn hostile_guests_are_contained() {
 /// is still using its budget, and the budget counts only the time the guest ran.
 #[tokio::test]
 async fn a_looping_guest_does_not_hold_up_other_calls() {
-    let server = TestServer::start_with(|c| c.sandbox.cpu_ms = 3_000).await;
+    let server = TestServer::start_with(|c| {
+        c.sandbox.cpu_ms = 3_000;
+        c.sandbox.wall_ms = 20_000;
+    })
+    .await;
     let receiver = Receiver::start().await;
     let (_, key) = server.tenant("pro").await;
     let looping = server
@@ -576,7 +595,7 @@ async fn a_looping_guest_does_not_hold_up_other_calls() {
     let result = stuck.await;
     assert_eq!(result["error"]["kind"], "transform_failed", "{result}");
     let message = result["error"]["message"].as_str().unwrap();
-    assert!(message.contains("3000 ms time limit"), "{message}");
+    assert!(message.contains("3000 ms CPU time limit"), "{message}");
 }
 
 /// With time to spare, the memory cap is what stops a guest that allocates without end
@@ -814,7 +833,7 @@ async fn back_to_back_hook_calls_in_a_full_sandbox_all_start() {
             tokio::spawn(async move {
                 for _ in 0..50 {
                     let run = runtime
-                        .transform_params(loaded.clone(), config.clone(), call())
+                        .transform_params(who(), None, &loaded, config.clone(), call())
                         .await;
                     if let Err(failure) = run.result {
                         return Err(format!("{failure:?}"));
@@ -875,7 +894,7 @@ async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() 
 
     for calls in 1..=3u64 {
         let run = runtime
-            .transform_params(loaded.clone(), plain.clone(), call())
+            .transform_params(who(), None, &loaded, plain.clone(), call())
             .await;
         assert_eq!(
             count(&run.result.unwrap()),
@@ -893,7 +912,7 @@ async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() 
     // Another configuration is another attachment: it does not take the waiting instance.
     let other: Arc<BTreeMap<String, String>> = Arc::new([("k".into(), "v".into())].into());
     let run = runtime
-        .transform_params(loaded.clone(), other, call())
+        .transform_params(who(), None, &loaded, other, call())
         .await;
     assert_eq!(count(&run.result.unwrap()), Some(0.0));
     assert_eq!(
@@ -907,12 +926,12 @@ async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() 
     // configuration makes the one waiting longest, the plain one, make way.
     let third: Arc<BTreeMap<String, String>> = Arc::new([("k".into(), "w".into())].into());
     let run = runtime
-        .transform_params(loaded.clone(), third, call())
+        .transform_params(who(), None, &loaded, third, call())
         .await;
     assert_eq!(count(&run.result.unwrap()), Some(0.0));
     until_waiting(&runtime, 2).await;
     let run = runtime
-        .transform_params(loaded.clone(), plain.clone(), call())
+        .transform_params(who(), None, &loaded, plain.clone(), call())
         .await;
     assert_eq!(count(&run.result.unwrap()), Some(0.0));
     assert_eq!(
@@ -928,12 +947,21 @@ async fn instances_made_ahead_serve_one_call_each_and_go_with_their_component() 
     let (runtime, loaded, _, _dir) = in_process(1, wasm::STATIC_COUNTER).await;
     for _ in 0..2 {
         let run = runtime
-            .transform_params(loaded.clone(), plain.clone(), call())
+            .transform_params(who(), None, &loaded, plain.clone(), call())
             .await;
         assert_eq!(count(&run.result.unwrap()), Some(0.0));
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(runtime.ready_stats(), (0, 0));
+}
+
+/// A hook call of one tenant with a far-away tool deadline.
+fn who() -> switchboard::plugin::HookCall<'static> {
+    switchboard::plugin::HookCall {
+        tenant: "ten_in_process",
+        tool_deadline: std::time::Instant::now() + Duration::from_secs(20),
+        timeout_secs: 20,
+    }
 }
 
 /// The plugin runtime in-process with `concurrency` hook calls at once, and the component at
@@ -953,6 +981,7 @@ async fn in_process(
     let dir = tempfile::tempdir().unwrap();
     let limits = SandboxLimits {
         concurrency,
+        tenant_concurrency: concurrency,
         ..SandboxLimits::default()
     };
     let runtime = PluginRuntime::new(limits, dir.path().join("compiled")).unwrap();

@@ -475,6 +475,11 @@ impl Process {
         }
     }
 
+    /// The process id (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Creates a tenant on `plan` through this process's API; returns (id, manage key).
     pub async fn tenant(&self, http: &reqwest::Client, plan: &str) -> (String, String) {
         create_tenant(http, &self.url, plan).await

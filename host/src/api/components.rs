@@ -78,7 +78,8 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
         (status = 200, body = ComponentRecord, description = "This tenant already has these exact bytes"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Wrong scope, or plan_required"),
         (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "Not a component, invalid, or imports/exports what it may not")),
+        (status = 422, body = ErrorBody, description = "Not a component, invalid, or imports/exports what it may not"),
+        (status = 429, body = ErrorBody, description = "Another upload of this tenant is being checked (too_many_requests); retry when it is done")),
     security(("tenant_key" = [])))]
 async fn upload_component(
     Manage(auth): Manage,
@@ -96,6 +97,18 @@ async fn upload_component(
             "this tenant already has {max} components, the most allowed; delete one first"
         )));
     }
+    // One upload of a tenant is checked at a time: a flood of uploads cannot queue up the
+    // service's compiler (which takes turns across tenants) or its sandbox.
+    let _gate = state
+        .plugins
+        .begin_upload(&auth.tenant.id.0)
+        .ok_or_else(|| {
+            ApiError::TooManyRequests(
+                "another component upload of this tenant is being checked; send the next one when \
+             it is done"
+                    .into(),
+            )
+        })?;
     let hooks = state
         .plugins
         .prepare(bytes.to_vec(), sha256.clone())

@@ -36,6 +36,10 @@ pub enum ApiError {
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 `too_many_requests`: the tenant already has such a request under way (a component
+    /// upload being checked); answered with `Retry-After`.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// 422 `invalid_request`: the body, query or path is malformed or breaks a rule.
     #[error("{message}")]
     Invalid {
@@ -78,6 +82,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -104,7 +109,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable kind: `unauthorized`, `forbidden`, `plan_required`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `payload_too_large`, `invalid_request`, `internal`;
+    /// `method_not_allowed`, `conflict`, `payload_too_large`, `too_many_requests`,
+    /// `invalid_request`, `internal`;
     /// on the MCP route also `not_acceptable` and `unsupported_media_type`.
     pub kind: &'static str,
     /// A sentence for a person.
@@ -143,6 +149,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

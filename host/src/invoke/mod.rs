@@ -8,7 +8,11 @@
 pub mod limits;
 pub mod result;
 
-use std::{borrow::Cow, sync::Arc, time::Instant};
+use std::{
+    borrow::Cow,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -22,7 +26,7 @@ use crate::{
     calllog::redact,
     clock,
     ids::{CallId, ComponentId},
-    plugin::{Hook, HookFailure, HookRun, Loaded, LogLine, convert, types},
+    plugin::{Hook, HookCall, HookFailure, HookRun, Loaded, LogLine, convert, types},
     secrets::{Binding, OpenError},
     state::AppState,
     store::CallRecord,
@@ -36,6 +40,10 @@ use crate::{
 pub const MAX_CALL_ID: usize = 128;
 /// How much of a response body the call log keeps.
 const LOG_EXCERPT_BYTES: usize = 2048;
+/// Largest call-log `detail` kept, in bytes of JSON. Everything else in it is capped on its
+/// own (excerpt, refusal, error message, plugin lines), so only the arguments can pass it:
+/// then they are left out and the record says how large they were.
+pub const MAX_LOG_DETAIL_BYTES: usize = 64 * 1024;
 
 /// `POST /v1/agents/{agent}/invoke`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -91,7 +99,17 @@ pub async fn invoke(
     let mut trace = Trace::default();
 
     let outcome = match state.admission.admit(&tenant.id, tenant.plan) {
-        Ok(_admitted) => run(state, tenant, agent, tool, &req, &call_id, &mut trace).await,
+        Ok(_admitted) => {
+            let call = Call {
+                tenant,
+                agent,
+                tool,
+                req: &req,
+                call_id: &call_id,
+                deadline: started + Duration::from_secs(u64::from(tool.spec.response_timeout_secs)),
+            };
+            run(state, call, &mut trace).await
+        }
         Err(limited) => Err(Failure::new(ErrorKind::RateLimited, limited.to_string())),
     };
     let mut result = InvocationResult {
@@ -153,7 +171,7 @@ fn log_record(
     if let Some(sent) = &trace.sent_arguments {
         redact::sensitive_values(&tool.spec, sent, &mut secrets);
     }
-    let detail = Detail {
+    let mut detail = Detail {
         arguments: redact::arguments(&tool.spec, &req.arguments),
         arguments_sent: trace
             .sent_arguments
@@ -165,17 +183,13 @@ fn log_record(
         response_excerpt: trace.excerpt,
         plugin_logs: trace.logs,
     };
-    // Written straight to JSON text when no secret could be in it; otherwise through a
-    // value tree, so every string in it can be scrubbed.
-    let detail = if secrets.is_empty() {
-        serde_json::value::to_raw_value(&detail)
-    } else {
-        serde_json::to_value(&detail).and_then(|mut value| {
-            secrets.scrub_value(&mut value);
-            serde_json::value::to_raw_value(&value)
-        })
+    let mut text = detail_json(&detail, &secrets);
+    if text.get().len() > MAX_LOG_DETAIL_BYTES {
+        detail.arguments = omitted(&detail.arguments);
+        detail.arguments_sent = detail.arguments_sent.as_ref().map(omitted);
+        text = detail_json(&detail, &secrets);
     }
-    .expect("a call record serialises");
+    let detail = text;
     CallRecord {
         call_id: result.call_id.clone(),
         created_at,
@@ -192,6 +206,28 @@ fn log_record(
         created_ms,
         seq: 0,
     }
+}
+
+/// What the call log keeps of `value` when the record would pass its cap: its size.
+fn omitted(value: &Value) -> Value {
+    let bytes = serde_json::to_vec(value).map_or(0, |v| v.len());
+    Value::from(format!(
+        "[{bytes} bytes left out: the call log keeps at most {MAX_LOG_DETAIL_BYTES} bytes per call]"
+    ))
+}
+
+/// `detail` as JSON text: straight when no secret could be in it; otherwise through a value
+/// tree, so every string in it can be scrubbed.
+fn detail_json(detail: &Detail<'_>, secrets: &redact::Secrets) -> Box<serde_json::value::RawValue> {
+    if secrets.is_empty() {
+        serde_json::value::to_raw_value(detail)
+    } else {
+        serde_json::to_value(detail).and_then(|mut value| {
+            secrets.scrub_value(&mut value);
+            serde_json::value::to_raw_value(&value)
+        })
+    }
+    .expect("a call record serialises")
 }
 
 /// The call log's `detail`: everything about the call beyond its columns.
@@ -248,15 +284,38 @@ impl Failure {
     }
 }
 
-async fn run(
-    state: &AppState,
-    tenant: &Tenant,
+/// One invocation under way: who makes it, of what, and when the tool's response timeout
+/// runs out (it covers the transforms and the webhook together).
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    tenant: &'a Tenant,
     agent: Agent,
-    tool: &Tool,
-    req: &InvokeRequest,
-    call_id: &str,
-    trace: &mut Trace,
-) -> Result<Done, Failure> {
+    tool: &'a Tool,
+    req: &'a InvokeRequest,
+    call_id: &'a str,
+    deadline: Instant,
+}
+
+impl Call<'_> {
+    /// Who a hook call of this invocation is for, and by when it must be done.
+    fn hook(&self) -> HookCall<'_> {
+        HookCall {
+            tenant: &self.tenant.id.0,
+            tool_deadline: self.deadline,
+            timeout_secs: self.tool.spec.response_timeout_secs,
+        }
+    }
+}
+
+async fn run(state: &AppState, invocation: Call<'_>, trace: &mut Trace) -> Result<Done, Failure> {
+    let Call {
+        tenant,
+        agent,
+        tool,
+        req,
+        call_id,
+        deadline,
+    } = invocation;
     tenant
         .plan
         .require(tool.spec.feature())
@@ -265,7 +324,7 @@ async fn run(
 
     let mut arguments = args::check(&tool.spec, &req.arguments).map_err(|problems| Failure {
         error: ToolError::new(ErrorKind::InvalidArguments, args::summarise(&problems))
-            .with_details(problems),
+            .with_details(problems.listed),
         result: Value::Null,
         speech: None,
     })?;
@@ -284,7 +343,7 @@ async fn run(
                 let config = Arc::new(attachment.config.clone());
                 state
                     .plugins
-                    .transform_params(loaded, config, call(&arguments))
+                    .transform_params(invocation.hook(), None, &loaded, config, call(&arguments))
                     .await
             }
             Err(message) => failed_run(message),
@@ -355,7 +414,7 @@ async fn run(
     let webhook = async {
         let answer = state
             .webhooks
-            .send(outbound, tool.spec.response_timeout_secs)
+            .send_by(outbound, deadline, tool.spec.response_timeout_secs)
             .await;
         (answer, millis(sent))
     };
@@ -367,7 +426,8 @@ async fn run(
             Ok(loaded) => {
                 let config = Arc::new(attachment.config.clone());
                 let plugins = &state.plugins;
-                let fresh = plugins.fresh_ahead(Hook::Response, config.clone(), &loaded);
+                let fresh =
+                    plugins.fresh_ahead(invocation.hook(), Hook::Response, config.clone(), &loaded);
                 Ok((fresh.await, loaded, config))
             }
             Err(message) => Err(message),
@@ -398,13 +458,16 @@ async fn run(
                         .collect(),
                     body: response.body.clone(),
                 };
-                let fresh = match fresh {
-                    Some(fresh) => fresh,
-                    None => state.plugins.fresh(Hook::Response, config, &loaded).await,
-                };
                 state
                     .plugins
-                    .transform_response_in(fresh, &loaded, call(&arguments), wit_response)
+                    .transform_response(
+                        invocation.hook(),
+                        fresh,
+                        &loaded,
+                        config,
+                        call(&arguments),
+                        wit_response,
+                    )
                     .await
             }
             Err(message) => failed_run(message),

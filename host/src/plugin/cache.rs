@@ -3,7 +3,8 @@
 //! The key binds the component's content hash to the engine's compatibility hash, so a
 //! different wasmtime or different settings simply miss. Files are written atomically
 //! (temp file, fsync, rename) and only ever by this module from code the host compiled
-//! itself; nothing uploaded is ever deserialized. This is the crate's one `unsafe`.
+//! itself (in process, or in its own compiler child process); nothing uploaded is ever
+//! deserialized. This is the crate's one `unsafe`.
 
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
@@ -42,10 +43,16 @@ impl ArtifactCache {
         let bytes = component
             .serialize()
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        self.save_artifact(sha256, &bytes)
+    }
+
+    /// Saves an artifact this host compiled in its compiler child process (see
+    /// [`super::compile`]): the same bytes [`Self::save`] writes.
+    pub fn save_artifact(&self, sha256: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let path = self.path(sha256);
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &path)?;
         Ok(())

@@ -5,7 +5,7 @@
 use serde_json::{Map, Number, Value};
 
 use super::types;
-use crate::tool::model::Agent;
+use crate::tool::{args::quoted, model::Agent};
 
 /// Largest integer an `f64` holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -35,13 +35,12 @@ pub fn wit_to_args(args: Vec<types::Argument>) -> Result<Map<String, Value>, Str
         let value = match arg.value {
             types::Value::Text(s) => Value::String(s),
             types::Value::Boolean(b) => Value::Bool(b),
-            types::Value::Number(n) => Value::Number(
-                number(n)
-                    .ok_or_else(|| format!("argument '{}' is not a finite number", arg.key))?,
-            ),
+            types::Value::Number(n) => Value::Number(number(n).ok_or_else(|| {
+                format!("argument '{}' is not a finite number", quoted(&arg.key))
+            })?),
         };
         if out.insert(arg.key.clone(), value).is_some() {
-            return Err(format!("argument '{}' appears twice", arg.key));
+            return Err(format!("argument '{}' appears twice", quoted(&arg.key)));
         }
     }
     Ok(out)

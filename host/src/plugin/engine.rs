@@ -54,6 +54,8 @@ pub fn build(limits: &SandboxLimits) -> anyhow::Result<Engine> {
         // Reserve only what the cap allows, so the pool's address space stays modest.
         .memory_reservation(limits.memory_bytes as u64)
         .memory_reservation_for_growth(0)
+        // Compiled on one thread (wasmtime is built without `parallel-compilation`, and
+        // uploads take turns, see `share`), so a compile bomb keeps one core at most.
         .max_wasm_stack(1024 * 1024);
     let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
 

@@ -27,11 +27,13 @@
 //! answer is a failure with a message that says which.
 
 pub mod cache;
+pub mod compile;
 pub mod convert;
 pub mod engine;
 pub mod inspect;
 pub mod limits;
 pub mod sandbox;
+pub mod share;
 pub mod warm;
 
 use std::{
@@ -47,13 +49,14 @@ use std::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wasmtime::{
-    Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline,
+    CallHook, Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline,
     component::{Component, ComponentExportIndex, HasSelf, Instance, InstancePre, Linker},
 };
 
 use self::{
     cache::ArtifactCache,
     sandbox::{CallCtx, MemoryLimitExceeded, Transformer},
+    share::{Shares, Slot, UploadGate, Waiting},
 };
 pub use self::{
     inspect::Refused,
@@ -105,6 +108,36 @@ pub enum HookFailure {
     Failed(String),
 }
 
+/// Who a hook call is for and how long it may take.
+#[derive(Clone, Copy, Debug)]
+pub struct HookCall<'a> {
+    /// The tenant whose share of the sandbox the call uses.
+    pub tenant: &'a str,
+    /// When the tool's response timeout runs out; the hook's own wall-clock limit
+    /// ([`SandboxLimits::wall_ms`]) may end it sooner.
+    pub tool_deadline: Instant,
+    /// The tool's response timeout, named when it is what ends the hook.
+    pub timeout_secs: u32,
+}
+
+/// What ended a hook that ran out of time.
+#[derive(Clone, Copy, Debug)]
+enum Bound {
+    /// Its own wall-clock limit, in milliseconds.
+    Wall(u64),
+    /// What was left of the tool's response timeout, in seconds.
+    Tool(u32),
+}
+
+/// A hook (or an upload check) stopped at its wall-clock deadline: while `starting`
+/// (instantiation, constructors and `start` functions) or in the call.
+#[derive(Debug, thiserror::Error)]
+#[error("ran out of wall-clock time")]
+struct OverDeadline {
+    bound: Bound,
+    starting: bool,
+}
+
 /// The outcome of one hook call with what the guest logged.
 #[derive(Debug)]
 pub struct HookRun<T> {
@@ -146,6 +179,8 @@ struct Inner {
     making: AtomicU32,
     /// Set by [`PluginRuntime::close`]: nothing more is made ahead.
     closed: AtomicBool,
+    /// The service's and each tenant's share of hook calls, and the upload gates.
+    shares: Shares,
 }
 
 /// One instance made before its call: which component, hook and configuration it is for,
@@ -188,7 +223,6 @@ impl PluginRuntime {
             inner: Arc::new(Inner {
                 engine,
                 linker,
-                limits,
                 cache,
                 loaded: RwLock::default(),
                 loading: tokio::sync::Mutex::new(()),
@@ -199,6 +233,8 @@ impl PluginRuntime {
                 ready_hits: AtomicU64::new(0),
                 making: AtomicU32::new(0),
                 closed: AtomicBool::new(false),
+                shares: Shares::new(&limits),
+                limits,
             }),
         })
     }
@@ -216,33 +252,71 @@ impl PluginRuntime {
         )
     }
 
+    /// Starts an upload of `tenant`: `None` while another upload of the same tenant is being
+    /// checked (one at a time each, so no tenant can queue up the service's compiler).
+    pub fn begin_upload(&self, tenant: &str) -> Option<UploadGate> {
+        self.inner.shares.begin_upload(tenant)
+    }
+
     /// Checks an upload completely, compiles it, and saves the compiled artifact.
-    /// Answers the hooks it implements. Nothing is kept when it is refused.
+    /// Answers the hooks it implements. Nothing is kept when it is refused. Compilations
+    /// take turns, one at a time for the whole service, so they use one core at most and
+    /// never crowd out hook calls.
     pub async fn prepare(&self, bytes: Vec<u8>, sha256: String) -> Result<Vec<Hook>, Refused> {
-        let this = self.clone();
-        let (component, hooks, loaded) = tokio::task::spawn_blocking(move || this.compile(&bytes))
-            .await
-            .map_err(|e| Refused(format!("the component could not be checked: {e}")))??;
-        self.check_signatures(&loaded).await?;
+        let _turn = self.inner.shares.compile_turn().await;
         let this = self.clone();
         let key = sha256.clone();
-        let saved = tokio::task::spawn_blocking(move || this.inner.cache.save(&key, &component))
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r);
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, "could not save a compiled artifact; it will be recompiled");
+        let (component, hooks, loaded) =
+            tokio::task::spawn_blocking(move || this.compile(&bytes, &key))
+                .await
+                .map_err(|e| Refused(format!("the component could not be checked: {e}")))??;
+        self.check_signatures(&loaded).await?;
+        if self.inner.limits.compiler.is_none() {
+            let this = self.clone();
+            let key = sha256.clone();
+            let saved =
+                tokio::task::spawn_blocking(move || this.inner.cache.save(&key, &component))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r);
+            if let Err(e) = saved {
+                tracing::warn!(error = %e, "could not save a compiled artifact; it will be recompiled");
+            }
         }
         self.loaded_mut().insert(sha256, Arc::new(loaded));
         Ok(hooks)
     }
 
-    /// The CPU-heavy part of [`Self::prepare`]: the byte-level checks, compilation, the
+    /// The CPU-heavy part of [`Self::prepare`]: the byte-level checks, compilation (in the
+    /// compiler child process when there is one, which also saves the artifact), the
     /// interface check and linking.
-    fn compile(&self, bytes: &[u8]) -> Result<(Component, Vec<Hook>, Loaded), Refused> {
+    fn compile(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+    ) -> Result<(Component, Vec<Hook>, Loaded), Refused> {
         inspect::check_bytes(bytes)?;
-        let component = Component::new(&self.inner.engine, bytes)
-            .map_err(|e| Refused(format!("the component could not be compiled: {e:#}")))?;
+        let inner = &self.inner;
+        let component = match &inner.limits.compiler {
+            Some(exe) => {
+                let artifact = compile::in_child(exe, &inner.limits, bytes)?;
+                let lost = |e: String| {
+                    tracing::error!(error = %e, "keeping a compiled artifact");
+                    Refused("the component could not be compiled: its artifact was lost".into())
+                };
+                inner
+                    .cache
+                    .save_artifact(sha256, &artifact)
+                    .map_err(|e| lost(format!("{e:#}")))?;
+                drop(artifact);
+                inner
+                    .cache
+                    .load(&inner.engine, sha256)
+                    .ok_or_else(|| lost("the saved artifact did not load".into()))?
+            }
+            None => Component::new(&inner.engine, bytes)
+                .map_err(|e| Refused(format!("the component could not be compiled: {e:#}")))?,
+        };
         self.inner.compilations.fetch_add(1, Ordering::Relaxed);
         let hooks = inspect::check_interface(&self.inner.engine, &component)?;
         let loaded = self.link(component.clone()).map_err(|e| {
@@ -253,19 +327,35 @@ impl PluginRuntime {
         Ok((component, hooks, loaded))
     }
 
-    /// Instantiates once and type-checks each hook's signature against the WIT.
+    /// Instantiates once and type-checks each hook's signature against the WIT. The
+    /// instantiation runs the component's constructors and `start` functions, so it holds a
+    /// slot of the service's share and is bounded by the CPU and wall-clock limits of a call.
     async fn check_signatures(&self, loaded: &Loaded) -> Result<(), Refused> {
-        let (mut store, _) = self.store("upload", Arc::default());
-        let instance = loaded
-            .pre
-            .instantiate_async(&mut store)
+        let wall = self.inner.limits.wall_ms;
+        let deadline = Instant::now() + Duration::from_millis(wall);
+        let _slot = tokio::time::timeout_at(deadline.into(), self.inner.shares.slot(None))
             .await
-            .map_err(|e| {
+            .map_err(|_| {
                 Refused(format!(
-                    "the component failed to start: {}",
-                    self.describe(&e)
+                    "the sandbox stayed busy for {wall} ms, so the component could not be \
+                     checked; try again"
                 ))
             })?;
+        let (mut store, _) = self.store("upload", Arc::default());
+        let started = loaded.pre.instantiate_async(&mut store);
+        let instance = match tokio::time::timeout_at(deadline.into(), started).await {
+            Ok(instance) => instance,
+            Err(_) => Err(wasmtime::Error::new(OverDeadline {
+                bound: Bound::Wall(wall),
+                starting: true,
+            })),
+        }
+        .map_err(|e| {
+            Refused(format!(
+                "the component failed to start: {}",
+                self.describe(&e)
+            ))
+        })?;
         if let Some(index) = &loaded.params {
             instance
                 .get_typed_func::<ParamsFn, ParamsOut>(&mut store, index)
@@ -402,7 +492,8 @@ impl PluginRuntime {
         store.limiter(|ctx| ctx);
         // Every epoch tick (engine::EPOCH_TICK) the guest yields its worker; the time it
         // spent running since it last resumed counts against its budget, the time it spent
-        // waiting for a worker does not. Instantiation counts too.
+        // waiting for a worker, or in a host call (a WASI sleep or `poll`: the wall-clock
+        // deadline's business), does not. Instantiation counts too.
         let budget = Duration::from_millis(limits.cpu_ms);
         // The caller keeps a handle too: an instance made ahead resumes it at its call.
         let clock = RunClock::default();
@@ -421,32 +512,37 @@ impl PluginRuntime {
                 }),
             ))
         });
+        let host_calls = clock.clone();
+        store.call_hook(move |_, hook| {
+            match hook {
+                CallHook::CallingHost => {
+                    host_calls.charge();
+                }
+                CallHook::ReturningFromHost => host_calls.resume(),
+                CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+            }
+            Ok(())
+        });
         (store, clock)
     }
 
-    /// Runs `transform-params` in a fresh instance.
+    /// Runs `transform-params` for `who`, in `fresh` (an instance made ahead of the call by
+    /// the caller, as the benchmark does) or in a fresh instance made now.
     pub async fn transform_params(
         &self,
-        loaded: Arc<Loaded>,
+        who: HookCall<'_>,
+        fresh: Option<Fresh>,
+        loaded: &Arc<Loaded>,
         config: Arc<BTreeMap<String, String>>,
-        call: types::Call,
-    ) -> HookRun<Vec<types::Argument>> {
-        let fresh = self.fresh(Hook::Params, config, &loaded).await;
-        self.transform_params_in(fresh, &loaded, call).await
-    }
-
-    /// Runs `transform-params` in `fresh`, an instance of `loaded` (the benchmark makes it
-    /// with [`Self::make`], to time instantiation and call together).
-    pub async fn transform_params_in(
-        &self,
-        fresh: Fresh,
-        loaded: &Loaded,
         call: types::Call,
     ) -> HookRun<Vec<types::Argument>> {
         let index = loaded.params;
         self.run(
+            who,
             Hook::Params,
             fresh,
+            loaded,
+            config,
             async move |store: &mut Store<CallCtx>, instance: Instance| {
                 let index = index.as_ref().ok_or_else(missing(Hook::Params))?;
                 let func = instance.get_typed_func::<ParamsFn, ParamsOut>(&mut *store, index)?;
@@ -462,32 +558,25 @@ impl PluginRuntime {
         .await
     }
 
-    /// Runs `transform-response` in a fresh instance.
+    /// Runs `transform-response` for `who`, in `fresh` (the invocation path makes it while
+    /// the webhook is in flight, see [`Self::fresh_ahead`]) or in a fresh instance made now.
+    #[allow(clippy::too_many_arguments)]
     pub async fn transform_response(
         &self,
-        loaded: Arc<Loaded>,
+        who: HookCall<'_>,
+        fresh: Option<Fresh>,
+        loaded: &Arc<Loaded>,
         config: Arc<BTreeMap<String, String>>,
-        call: types::Call,
-        response: types::Response,
-    ) -> HookRun<types::Outcome> {
-        let fresh = self.fresh(Hook::Response, config, &loaded).await;
-        self.transform_response_in(fresh, &loaded, call, response)
-            .await
-    }
-
-    /// Runs `transform-response` in `fresh`, an instance of `loaded` made ahead of the call
-    /// (the invocation path makes it while the webhook is in flight).
-    pub async fn transform_response_in(
-        &self,
-        fresh: Fresh,
-        loaded: &Loaded,
         call: types::Call,
         response: types::Response,
     ) -> HookRun<types::Outcome> {
         let index = loaded.response;
         self.run(
+            who,
             Hook::Response,
             fresh,
+            loaded,
+            config,
             async move |store: &mut Store<CallCtx>, instance: Instance| {
                 let index = index.as_ref().ok_or_else(missing(Hook::Response))?;
                 let func =
@@ -512,18 +601,30 @@ impl PluginRuntime {
             .map_err(|e| anyhow::anyhow!("{e:#}"))
     }
 
+    /// When a hook call starting at `started` for `who` must be over, and what sets it.
+    fn deadline(&self, who: &HookCall<'_>, started: Instant) -> (Instant, Bound) {
+        let wall_ms = self.inner.limits.wall_ms;
+        let wall = started + Duration::from_millis(wall_ms);
+        if who.tool_deadline < wall {
+            (who.tool_deadline, Bound::Tool(who.timeout_secs))
+        } else {
+            (wall, Bound::Wall(wall_ms))
+        }
+    }
+
     /// A fresh instance of `loaded` for one call of `hook` with `config`: the one made for
-    /// it before the call when one is waiting, else made now. Either way the next call's is
-    /// then made in the background (see [`Self::replenish`]).
-    pub async fn fresh(
+    /// it before the call when one is waiting, else made now (by `deadline`). Either way the
+    /// next call's is then made in the background (see [`Self::replenish`]).
+    async fn fresh(
         &self,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
         loaded: &Arc<Loaded>,
+        deadline: (Instant, Bound),
     ) -> Fresh {
         let fresh = match self.take_ready(hook, &config, loaded) {
             Some(fresh) => fresh,
-            None => self.make(hook, config.clone(), loaded).await,
+            None => self.make(hook, config.clone(), loaded, deadline).await,
         };
         self.replenish(hook, &config, loaded);
         fresh
@@ -533,9 +634,11 @@ impl PluginRuntime {
     /// is in flight): the one already made when one is waiting, else made now if one of the
     /// sandbox's spare slots is free (the slots beyond `concurrency`), so callers waiting on
     /// slow endpoints never take the slots calls running now need. `None` when there is
-    /// none; the caller makes the instance when it needs it.
+    /// none; the call makes its instance itself. Making it ends at the hook's deadline for
+    /// `who`, as if the call had started now.
     pub async fn fresh_ahead(
         &self,
+        who: HookCall<'_>,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
         loaded: &Arc<Loaded>,
@@ -544,7 +647,8 @@ impl PluginRuntime {
             Some(fresh) => fresh,
             None => {
                 let spare = self.spare_slot()?;
-                let mut fresh = self.make(hook, config.clone(), loaded).await;
+                let deadline = self.deadline(&who, Instant::now());
+                let mut fresh = self.make(hook, config.clone(), loaded, deadline).await;
                 fresh.spare = Some(spare);
                 fresh
             }
@@ -553,16 +657,26 @@ impl PluginRuntime {
         Some(fresh)
     }
 
-    /// Instantiates `loaded` now, in a store of its own, for one call of `hook`.
-    pub async fn make(
+    /// Instantiates `loaded` now, in a store of its own, for one call of `hook`; the
+    /// component's constructors and `start` functions run here, and are stopped at the
+    /// `deadline` (an instance that did not start says so when its call is made).
+    async fn make(
         &self,
         hook: Hook,
         config: Arc<BTreeMap<String, String>>,
         loaded: &Loaded,
+        (deadline, bound): (Instant, Bound),
     ) -> Fresh {
         let started = Instant::now();
         let (mut store, clock) = self.store(hook.as_str(), config);
-        let instance = loaded.pre.instantiate_async(&mut store).await;
+        let instantiated = loaded.pre.instantiate_async(&mut store);
+        let instance = match tokio::time::timeout_at(deadline.into(), instantiated).await {
+            Ok(instance) => instance,
+            Err(_) => Err(wasmtime::Error::new(OverDeadline {
+                bound,
+                starting: true,
+            })),
+        };
         Fresh {
             store,
             instance,
@@ -570,6 +684,21 @@ impl PluginRuntime {
             took: started.elapsed(),
             spare: None,
         }
+    }
+
+    /// Instantiates `loaded` now for one call of `hook` within the hook's own wall-clock
+    /// limit (the benchmark makes its instances with this, to time instantiation and call
+    /// together).
+    pub async fn make_now(
+        &self,
+        hook: Hook,
+        config: Arc<BTreeMap<String, String>>,
+        loaded: &Loaded,
+    ) -> Fresh {
+        let wall_ms = self.inner.limits.wall_ms;
+        let deadline = Instant::now() + Duration::from_millis(wall_ms);
+        self.make(hook, config, loaded, (deadline, Bound::Wall(wall_ms)))
+            .await
     }
 
     /// The instance made for this call before it came, if one is waiting. It has never run
@@ -634,7 +763,8 @@ impl PluginRuntime {
         drop(runtime.spawn(async move {
             let _making = making;
             drop(evicted);
-            let mut fresh = this.make(hook, config.clone(), &loaded).await;
+            // Bounded like a call's: a constructor that never ends cannot park the slot.
+            let mut fresh = this.make_now(hook, config.clone(), &loaded).await;
             fresh.spare = Some(spare);
             let unwanted = {
                 let mut ready = this.ready();
@@ -684,16 +814,39 @@ impl PluginRuntime {
         }
     }
 
+    /// One hook call for `who`: a slot of its tenant's and the service's share, its fresh
+    /// instance, the call, all by the hook's deadline; then the answer checked against the
+    /// output limit, a refusal's words capped, the guest's lines collected and the instance
+    /// torn down.
+    #[allow(clippy::too_many_arguments)]
     async fn run<T>(
         &self,
+        who: HookCall<'_>,
         hook: Hook,
-        fresh: Fresh,
+        fresh: Option<Fresh>,
+        loaded: &Arc<Loaded>,
+        config: Arc<BTreeMap<String, String>>,
         call: impl AsyncFnOnce(
             &mut Store<CallCtx>,
             Instance,
         ) -> wasmtime::Result<Result<T, types::Refusal>>,
         size: impl Fn(&T) -> usize,
     ) -> HookRun<T> {
+        let started = Instant::now();
+        let (deadline, bound) = self.deadline(&who, started);
+        let shares = &self.inner.shares;
+        let slot: Slot =
+            match tokio::time::timeout_at(deadline.into(), shares.slot(Some(who.tenant))).await {
+                Ok(slot) => slot,
+                Err(_) => {
+                    let waiting = shares.waiting_for(Some(who.tenant));
+                    return HookRun::failed(busy(hook, waiting, bound), started);
+                }
+            };
+        let fresh = match fresh {
+            Some(fresh) => fresh,
+            None => self.fresh(hook, config, loaded, (deadline, bound)).await,
+        };
         let Fresh {
             mut store,
             instance,
@@ -705,13 +858,26 @@ impl PluginRuntime {
         drop(spare);
         // Time spent waiting between instantiation and the call is not the guest's.
         clock.resume();
-        let started = Instant::now();
+        let called = Instant::now();
         let result = match instance {
-            Ok(instance) => call(&mut store, instance).await,
+            Ok(instance) => {
+                match tokio::time::timeout_at(deadline.into(), call(&mut store, instance)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(wasmtime::Error::new(OverDeadline {
+                        bound,
+                        starting: false,
+                    })),
+                }
+            }
             Err(e) => Err(e),
         };
-        let elapsed = took + started.elapsed();
-        let elapsed_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
+        // Made ahead: its instantiation is part of the call's cost, though not of its wait.
+        let made_ahead = if called.duration_since(started) < took {
+            took
+        } else {
+            Duration::ZERO
+        };
+        let elapsed_ms = ms(started.elapsed() + made_ahead);
         let result = match result {
             Ok(Ok(value)) => {
                 let bytes = size(&value);
@@ -726,8 +892,10 @@ impl PluginRuntime {
                 }
             }
             Ok(Err(refusal)) => Err(HookFailure::Refused {
-                say: refusal.say,
-                detail: refusal.detail,
+                say: refusal
+                    .say
+                    .map(|say| limits::cap_text(say, limits::REFUSAL_SAY_BYTES)),
+                detail: limits::cap_text(refusal.detail, limits::REFUSAL_DETAIL_BYTES),
             }),
             Err(e) => Err(HookFailure::Failed(format!(
                 "the {} transform {}",
@@ -737,6 +905,7 @@ impl PluginRuntime {
         };
         let logs = store.data_mut().take_lines();
         self.tear_down(store);
+        drop(slot);
         HookRun {
             result,
             logs,
@@ -747,11 +916,20 @@ impl PluginRuntime {
     /// What went wrong, in words, without the guest's internals.
     fn describe(&self, e: &wasmtime::Error) -> String {
         let limits = &self.inner.limits;
+        if let Some(over) = e.downcast_ref::<OverDeadline>() {
+            let when = if over.starting { " while starting" } else { "" };
+            return match over.bound {
+                Bound::Wall(ms) => format!("ran past its {ms} ms wall-clock limit{when}"),
+                Bound::Tool(secs) => format!(
+                    "was still running{when} when the tool's {secs} s response timeout ran out"
+                ),
+            };
+        }
         if let Some(m) = e.downcast_ref::<MemoryLimitExceeded>() {
             return format!("ran out of memory (limit {} MiB)", m.limit / (1024 * 1024));
         }
         match e.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => format!("ran past its {} ms time limit", limits.cpu_ms),
+            Some(Trap::Interrupt) => format!("ran past its {} ms CPU time limit", limits.cpu_ms),
             Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
             // Rust and C guests keep their own stack in linear memory: running off its end
             // is an out-of-bounds access, not a native stack overflow.
@@ -828,7 +1006,8 @@ impl Default for RunTime {
 }
 
 impl RunClock {
-    /// At an epoch tick: adds the time run since the last resumption; answers the total.
+    /// At an epoch tick or a call into the host: adds the time run since the last
+    /// resumption; answers the total.
     fn charge(&self) -> Duration {
         let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let t = &mut *guard;
@@ -838,7 +1017,7 @@ impl RunClock {
         t.ran
     }
 
-    /// The guest is about to run again after yielding.
+    /// The guest is about to run again after yielding or a host call.
     fn resume(&self) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).since = Instant::now();
     }
@@ -846,4 +1025,39 @@ impl RunClock {
 
 fn missing(hook: Hook) -> impl FnOnce() -> wasmtime::Error {
     move || wasmtime::Error::msg(format!("the component does not export {}", hook.export()))
+}
+
+impl<T> HookRun<T> {
+    /// A hook call that failed before its guest ran.
+    fn failed(message: String, started: Instant) -> Self {
+        Self {
+            result: Err(HookFailure::Failed(message)),
+            logs: Vec::new(),
+            elapsed_ms: ms(started.elapsed()),
+        }
+    }
+}
+
+/// Why a hook call found no slot before its deadline.
+fn busy(hook: Hook, waiting: Waiting, bound: Bound) -> String {
+    let within = match bound {
+        Bound::Wall(ms) => format!("within its {ms} ms wall-clock limit"),
+        Bound::Tool(secs) => format!("before the tool's {secs} s response timeout ran out"),
+    };
+    match waiting {
+        Waiting::Tenant(n) => format!(
+            "the {} transform could not start {within}: all {n} of this tenant's sandbox slots \
+             were busy with its other hook calls",
+            hook.as_str()
+        ),
+        Waiting::Service(n) => format!(
+            "the {} transform could not start {within}: all {n} of the sandbox's slots were busy",
+            hook.as_str()
+        ),
+    }
+}
+
+/// Milliseconds with two decimals.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
 }

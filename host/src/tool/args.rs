@@ -23,27 +23,74 @@ pub struct ArgumentProblem {
 /// The checked arguments, `null`s removed.
 pub type Arguments = Map<String, Value>;
 
+/// Most problems listed one by one; the rest are counted. Arguments come from the model and
+/// from a params transform's guest, so neither can make an answer or a call-log record
+/// grow with the number of keys it sends.
+pub const MAX_LISTED_PROBLEMS: usize = 20;
+/// Most problems the one-line summary spells out.
+const SUMMARISED: usize = 5;
+/// Most characters of a key or value quoted in a message.
+const QUOTED_CHARS: usize = 64;
+
+/// What is wrong with the arguments: the first [`MAX_LISTED_PROBLEMS`], and how many in all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problems {
+    /// The problems listed (at most [`MAX_LISTED_PROBLEMS`]).
+    pub listed: Vec<ArgumentProblem>,
+    /// How many problems there are, listed or not.
+    pub total: usize,
+}
+
+impl Problems {
+    fn push(&mut self, problem: impl FnOnce() -> ArgumentProblem) {
+        if self.listed.len() < MAX_LISTED_PROBLEMS {
+            self.listed.push(problem());
+        }
+        self.total += 1;
+    }
+}
+
+impl std::ops::Deref for Problems {
+    type Target = [ArgumentProblem];
+    fn deref(&self) -> &[ArgumentProblem] {
+        &self.listed
+    }
+}
+
+/// `text`, or its first [`QUOTED_CHARS`] characters and an ellipsis: how a message quotes
+/// a key or value it did not choose.
+pub fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// Checks `arguments` (a JSON object, or absent) against the tool's parameters.
-pub fn check(spec: &ToolSpec, arguments: &Value) -> Result<Arguments, Vec<ArgumentProblem>> {
+pub fn check(spec: &ToolSpec, arguments: &Value) -> Result<Arguments, Problems> {
+    let mut problems = Problems {
+        listed: Vec::new(),
+        total: 0,
+    };
     let given = match arguments {
         Value::Null => Map::new(),
         Value::Object(map) => map.clone(),
         other => {
-            return Err(vec![ArgumentProblem {
+            problems.push(|| ArgumentProblem {
                 key: String::new(),
                 problem: "wrong_type",
                 message: format!("arguments must be a JSON object, got {}", type_name(other)),
-            }]);
+            });
+            return Err(problems);
         }
     };
 
-    let mut problems = Vec::new();
     let mut checked = Map::new();
     for param in spec.all_params() {
         match given.get(&param.key) {
             None | Some(Value::Null) => {
                 if param.required {
-                    problems.push(ArgumentProblem {
+                    problems.push(|| ArgumentProblem {
                         key: param.key.clone(),
                         problem: "missing",
                         message: format!(
@@ -55,7 +102,7 @@ pub fn check(spec: &ToolSpec, arguments: &Value) -> Result<Arguments, Vec<Argume
                     });
                 }
             }
-            Some(value) if !param.kind.accepts(value) => problems.push(ArgumentProblem {
+            Some(value) if !param.kind.accepts(value) => problems.push(|| ArgumentProblem {
                 key: param.key.clone(),
                 problem: "wrong_type",
                 message: format!(
@@ -66,17 +113,18 @@ pub fn check(spec: &ToolSpec, arguments: &Value) -> Result<Arguments, Vec<Argume
                 ),
             }),
             Some(value) => match &param.enum_values {
-                Some(allowed) if !allowed.contains(value) => problems.push(ArgumentProblem {
+                Some(allowed) if !allowed.contains(value) => problems.push(|| ArgumentProblem {
                     key: param.key.clone(),
                     problem: "not_allowed",
                     message: format!(
-                        "'{}' must be one of {}, got {value}",
+                        "'{}' must be one of {}, got {}",
                         param.key,
                         allowed
                             .iter()
                             .map(Value::to_string)
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join(", "),
+                        quoted(&value.to_string())
                     ),
                 }),
                 _ => {
@@ -87,14 +135,14 @@ pub fn check(spec: &ToolSpec, arguments: &Value) -> Result<Arguments, Vec<Argume
     }
     for key in given.keys() {
         if !spec.all_params().any(|p| &p.key == key) {
-            problems.push(ArgumentProblem {
-                key: key.clone(),
+            problems.push(|| ArgumentProblem {
+                key: quoted(key),
                 problem: "unknown",
-                message: format!("'{key}' is not a parameter of this tool"),
+                message: format!("'{}' is not a parameter of this tool", quoted(key)),
             });
         }
     }
-    if problems.is_empty() {
+    if problems.total == 0 {
         Ok(checked)
     } else {
         Err(problems)
@@ -102,9 +150,17 @@ pub fn check(spec: &ToolSpec, arguments: &Value) -> Result<Arguments, Vec<Argume
 }
 
 /// One message summarising all problems.
-pub fn summarise(problems: &[ArgumentProblem]) -> String {
-    let parts: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-    format!("invalid arguments: {}", parts.join("; "))
+pub fn summarise(problems: &Problems) -> String {
+    let parts: Vec<&str> = problems
+        .iter()
+        .take(SUMMARISED)
+        .map(|p| p.message.as_str())
+        .collect();
+    let mut summary = format!("invalid arguments: {}", parts.join("; "));
+    if problems.total > parts.len() {
+        summary.push_str(&format!("; and {} more", problems.total - parts.len()));
+    }
+    summary
 }
 
 fn describe(description: &str) -> String {
@@ -193,5 +249,24 @@ mod tests {
         // Absent arguments are an empty object: only the required one is missing.
         let problems = check(&spec(), &Value::Null).unwrap_err();
         assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn many_problems_are_listed_up_to_a_cap_and_counted() {
+        let mut many = serde_json::Map::new();
+        for i in 0..1000 {
+            many.insert(format!("{}{i}", "k".repeat(100)), json!(1));
+        }
+        many.insert("zip_code".into(), json!("94107"));
+        let problems = check(&spec(), &Value::Object(many)).unwrap_err();
+        assert_eq!(problems.total, 1000);
+        assert_eq!(problems.len(), MAX_LISTED_PROBLEMS);
+        assert!(
+            problems.iter().all(|p| p.key.chars().count() <= 65),
+            "keys quoted short"
+        );
+        let summary = summarise(&problems);
+        assert!(summary.ends_with("; and 995 more"), "{summary}");
+        assert!(summary.len() < 1000, "{summary}");
     }
 }

@@ -3,7 +3,10 @@
 //! decompresses. [`WebhookClient::send`] holds one deadline over connect, headers and body,
 //! and stops reading at the body cap.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use reqwest::redirect;
 
@@ -90,11 +93,22 @@ impl WebhookClient {
         req: OutboundRequest,
         timeout_secs: u32,
     ) -> Result<WebhookResponse, WebhookError> {
+        let deadline = Instant::now() + Duration::from_secs(u64::from(timeout_secs));
+        self.send_by(req, deadline, timeout_secs).await
+    }
+
+    /// Like [`Self::send`], ending at `deadline`: what is left of the tool's response timeout
+    /// (`timeout_secs`, named in the error) after a params transform.
+    pub async fn send_by(
+        &self,
+        req: OutboundRequest,
+        deadline: Instant,
+        timeout_secs: u32,
+    ) -> Result<WebhookResponse, WebhookError> {
         self.policy
             .check_url(&req.url)
             .map_err(|blocked| WebhookError::Blocked(blocked.to_string()))?;
-        let deadline = Duration::from_secs(u64::from(timeout_secs));
-        match tokio::time::timeout(deadline, self.exchange(req)).await {
+        match tokio::time::timeout_at(deadline.into(), self.exchange(req)).await {
             Ok(result) => result,
             Err(_) => Err(WebhookError::Timeout(timeout_secs)),
         }

@@ -2,9 +2,12 @@
 //!
 //! Each constant is an absolute path to a `.wasm` component: the example plugins
 //! (`NORMALIZE_INPUT`, `PLUMBING_SPEECH`, `REDACT_PII`) and the hostile or diagnostic
-//! fixtures (`INFINITE_LOOP`, `MEMORY_BOMB`, …).
+//! fixtures (`INFINITE_LOOP`, `MEMORY_BOMB`, …); and, in [`hostile`], components no
+//! Rust toolchain emits, written by hand in WAT.
 
 #![forbid(unsafe_code)]
+
+pub mod hostile;
 
 include!(concat!(env!("OUT_DIR"), "/components.rs"));
 

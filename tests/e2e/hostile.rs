@@ -40,6 +40,32 @@ async fn invoke_raw(server: &TestServer, key: &str, tool: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// Another tenant's seed tool with normalize-input as its params transform: the bystander
+/// whose calls a hostile tenant must not disturb.
+async fn bystander_tool(server: &TestServer, key: &str, url: &str) {
+    let normalize = server
+        .upload(key, "normalize-input", wasm::NORMALIZE_INPUT)
+        .await;
+    let config = json!({"zip_keys": "zip_code"});
+    let spec = transformed(
+        "Check availability in area",
+        url,
+        "params",
+        &normalize,
+        config,
+    );
+    server.tool(key, spec).await;
+}
+
+/// 25 calls of the bystander's tool, one after another.
+async fn bystander_calls(server: &TestServer, key: &str) -> Vec<Value> {
+    let mut results = Vec::new();
+    for _ in 0..25 {
+        results.push(server.seed_call(key, "nine four one oh seven").await);
+    }
+    results
+}
+
 fn message(result: &Value) -> &str {
     result["error"]["message"].as_str().unwrap_or_default()
 }
@@ -187,17 +213,7 @@ async fn one_tenants_sleepers_leave_other_tenants_their_slots() {
     let sleeper = server.upload(&attacker, "sleeper", wasm::SLEEPER).await;
     let spec = transformed("sleepy", &receiver.url, "params", &sleeper, json!({}));
     server.tool(&attacker, spec).await;
-    let normalize = server
-        .upload(&victim, "normalize-input", wasm::NORMALIZE_INPUT)
-        .await;
-    let spec = transformed(
-        "Check availability in area",
-        &receiver.url,
-        "params",
-        &normalize,
-        json!({"zip_keys": "zip_code"}),
-    );
-    server.tool(&victim, spec).await;
+    bystander_tool(&server, &victim, &receiver.url).await;
 
     let flood = futures_join_all((0..100).map(|_| {
         let (server, attacker) = (&server, &attacker);
@@ -209,16 +225,10 @@ async fn one_tenants_sleepers_leave_other_tenants_their_slots() {
     }));
     let victims = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut results = Vec::new();
-        for _ in 0..25 {
-            results.push(server.seed_call(&victim, "nine four one oh seven").await);
-        }
-        results
+        bystander_calls(&server, &victim).await
     };
     let (flooded, victims) = tokio::join!(flood, victims);
-    for result in &victims {
-        assert_eq!(result["ok"], true, "{result}");
-    }
+    assert!(victims.iter().all(|r| r["ok"] == true), "{victims:?}");
     for result in &flooded {
         assert_eq!(result["error"]["kind"], "transform_failed", "{result}");
         let message = message(result);
@@ -239,17 +249,7 @@ async fn a_tenants_flood_of_uploads_is_one_at_a_time_and_starves_nobody() {
     receiver.reply(Reply::json(200, json!({"serviced": true})));
     let (_, attacker) = server.tenant("pro").await;
     let (_, victim) = server.tenant("pro").await;
-    let normalize = server
-        .upload(&victim, "normalize-input", wasm::NORMALIZE_INPUT)
-        .await;
-    let spec = transformed(
-        "Check availability in area",
-        &receiver.url,
-        "params",
-        &normalize,
-        json!({"zip_keys": "zip_code"}),
-    );
-    server.tool(&victim, spec).await;
+    bystander_tool(&server, &victim, &receiver.url).await;
 
     let bytes = test_components::hostile::blocking_start();
     let started = Instant::now();
@@ -261,13 +261,7 @@ async fn a_tenants_flood_of_uploads_is_one_at_a_time_and_starves_nobody() {
                 .await
         }
     }));
-    let victims = async {
-        let mut results = Vec::new();
-        for _ in 0..25 {
-            results.push(server.seed_call(&victim, "nine four one oh seven").await);
-        }
-        results
-    };
+    let victims = bystander_calls(&server, &victim);
     let (uploads, victims) = tokio::join!(uploads, victims);
     assert!(started.elapsed() < Duration::from_secs(5));
     let statuses: Vec<u16> = uploads.iter().map(|(s, _)| s.as_u16()).collect();
@@ -287,77 +281,72 @@ async fn a_tenants_flood_of_uploads_is_one_at_a_time_and_starves_nobody() {
         "{}",
         limited.1
     );
-    for result in &victims {
-        assert_eq!(result["ok"], true, "{result}");
-    }
+    assert!(victims.iter().all(|r| r["ok"] == true), "{victims:?}");
+}
+
+/// Calls a tool whose params transform is the fixture at `path` and measures what came of
+/// it: the answer and the call-log record, each with its size in bytes.
+async fn answer_and_record(
+    server: &TestServer,
+    key: &str,
+    path: &str,
+) -> (Value, usize, Value, usize) {
+    let receiver = Receiver::start().await;
+    let id = server.upload(key, "hostile", path).await;
+    let spec = transformed("hostile", &receiver.url, "params", &id, json!({}));
+    server.tool(key, spec).await;
+    let answer = invoke_raw(server, key, "hostile").await;
+    let (_, calls) = server
+        .call("GET", "/v1/calls?limit=1", Some(key), None)
+        .await;
+    let record = calls["calls"][0].clone();
+    let record_len = serde_json::to_vec(&record).unwrap().len();
+    assert!(receiver.requests().is_empty(), "nothing was sent");
+    let result = serde_json::from_slice(&answer).unwrap();
+    (result, answer.len(), record, record_len)
 }
 
 #[tokio::test]
 async fn a_refusal_of_megabytes_is_capped_in_the_answer_and_the_log() {
     let server = TestServer::start().await;
-    let receiver = Receiver::start().await;
     let (_, key) = server.tenant("pro").await;
-    let huge = server
-        .upload(&key, "huge-refusal", wasm::HUGE_REFUSAL)
-        .await;
-    server
-        .tool(
-            &key,
-            transformed("refuser", &receiver.url, "params", &huge, json!({})),
-        )
-        .await;
-    let answer = invoke_raw(&server, &key, "refuser").await;
-    assert!(answer.len() < 4096, "the answer is {} bytes", answer.len());
-    let result: Value = serde_json::from_slice(&answer).unwrap();
+    let (result, answer_len, record, record_len) =
+        answer_and_record(&server, &key, wasm::HUGE_REFUSAL).await;
+    // 5 MiB of `say` and 20 MiB of `detail` made a 5.2 MB answer and a 21 MB record before.
+    assert!(answer_len < 4096, "the answer is {answer_len} bytes");
+    assert!(
+        record_len < 8192,
+        "the call log record is {record_len} bytes"
+    );
     assert_eq!(result["error"]["kind"], "transform_refused");
     let speech = result["speech"].as_str().unwrap();
     assert!(
         speech.starts_with("sss") && speech.ends_with("more bytes cut]"),
         "{speech}"
     );
-
-    let (_, calls) = server
-        .call("GET", "/v1/calls?limit=1", Some(&key), None)
-        .await;
-    let record = serde_json::to_vec(&calls["calls"][0]).unwrap();
+    let detail = record["detail"]["refusal"].as_str().unwrap();
     assert!(
-        record.len() < 8192,
-        "the call log record is {} bytes",
-        record.len()
+        detail.starts_with("ddd") && detail.len() < 4200,
+        "{}",
+        detail.len()
     );
-    let detail = calls["calls"][0]["detail"]["refusal"].as_str().unwrap();
-    assert!(detail.len() < 4200, "{}", detail.len());
 }
 
 #[tokio::test]
 async fn an_output_that_amplifies_into_an_error_is_capped() {
     // Time enough to build 240,000 arguments on a busy machine: the amplification is the point.
     let server = TestServer::start_with(|c| c.sandbox.cpu_ms = 2_000).await;
-    let receiver = Receiver::start().await;
     let (_, key) = server.tenant("pro").await;
-    let flood = server.upload(&key, "key-flood", wasm::KEY_FLOOD).await;
-    server
-        .tool(
-            &key,
-            transformed("flooder", &receiver.url, "params", &flood, json!({})),
-        )
-        .await;
-    let answer = invoke_raw(&server, &key, "flooder").await;
-    // 960 KB of keys became a 9.3 MB answer before; now a few hundred bytes of it.
-    assert!(answer.len() < 4096, "the answer is {} bytes", answer.len());
-    let result: Value = serde_json::from_slice(&answer).unwrap();
+    let (result, answer_len, _, record_len) =
+        answer_and_record(&server, &key, wasm::KEY_FLOOD).await;
+    // 960 KB of keys made a 9.3 MB answer and record before; now a few hundred bytes.
+    assert!(answer_len < 4096, "the answer is {answer_len} bytes");
+    assert!(
+        record_len < 8192,
+        "the call log record is {record_len} bytes"
+    );
     assert_eq!(result["error"]["kind"], "transform_failed");
     assert!(message(&result).ends_with("; and 239997 more"), "{result}");
-    let (_, calls) = server
-        .call("GET", "/v1/calls?limit=1", Some(&key), None)
-        .await;
-    let record = serde_json::to_vec(&calls["calls"][0]).unwrap();
-    assert!(
-        record.len() < 8192,
-        "the call log record is {} bytes",
-        record.len()
-    );
-    assert!(receiver.requests().is_empty());
 }
 
 /// The runtime's own arguments cannot make a record grow past the call log's cap either:

@@ -163,6 +163,10 @@ async fn create_tool(
     ApiJson(mut spec): ApiJson<ToolSpec>,
 ) -> Result<(StatusCode, Json<Tool>), ApiError> {
     require_plan(&auth.tenant)?;
+    // `""` means no secret, as it does on replace (where it removes the stored one).
+    if spec.signing_secret.as_deref() == Some("") {
+        spec.signing_secret = None;
+    }
     let function_id = check(&mut spec, &state, &auth.tenant).await?;
     let max = state.config.max_tools_per_tenant;
     if state.store.tools(&auth.tenant.id).await?.len() >= max {

@@ -157,7 +157,9 @@ impl TestServer {
             .unwrap();
         let status = resp.status();
         let body = resp.bytes().await.unwrap();
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        crate::responses::check("POST", "/v1/components", status.as_u16(), &value);
+        (status, value)
     }
 
     /// Invokes a tool as `agent`; asserts HTTP 200 and returns the result.
@@ -202,7 +204,9 @@ pub async fn call(
             .body(body.to_string());
     }
     let resp = req.send().await.expect("the server answers");
-    status_and_json(resp).await
+    let (status, value) = status_and_json(resp).await;
+    crate::responses::check(method, path, status.as_u16(), &value);
+    (status, value)
 }
 
 /// A response's status and parsed body (`null` when empty); panics on a body that is not JSON.

@@ -33,6 +33,7 @@ pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
 
 /// `POST /v1/components?name=N`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// A name for people: 1 to 64 characters of A-Z, a-z, 0-9, '_', '-' or '.'.

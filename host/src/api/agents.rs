@@ -138,7 +138,7 @@ pub struct AgentTools {
     /// The agent.
     pub agent: Agent,
     /// The format of `tools`.
-    #[schema(inline, value_type = Format)]
+    #[schema(value_type = Format)]
     pub format: &'static str,
     /// One entry per tool, in that format's tool schema.
     #[schema(value_type = Vec<Object>)]

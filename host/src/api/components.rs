@@ -73,7 +73,8 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
 
 /// Upload a component (the raw `.wasm` bytes as the body).
 #[utoipa::path(post, path = "/v1/components", tag = "components", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The component's bytes (a `.wasm` file); any Content-Type is accepted, `application/wasm` too"),
     responses(
         (status = 201, body = ComponentRecord, description = "Stored"),
         (status = 200, body = ComponentRecord, description = "This tenant already has these exact bytes"),

@@ -212,9 +212,17 @@ fn stored_tool(doc: &mut Value) {
     doc["components"]["schemas"]["Tool"] = Value::Object(tool);
 }
 
-/// Values that may be any JSON: the endpoint's answer (`null` when it sent nothing).
+/// Values that may be any JSON: the endpoint's answer (`null` when it sent nothing), and the
+/// arguments of a call, where anything but an object is a tool-level failure (a result with
+/// `invalid_arguments`, as the model must be able to read and recover from), not a 422.
 fn any_json(doc: &mut Value) {
-    property(doc, "InvocationResult", "result").retain(|k, _| k == "description");
+    for (name, field) in [
+        ("InvocationResult", "result"),
+        ("InvokeRequest", "arguments"),
+        ("TestRequest", "arguments"),
+    ] {
+        property(doc, name, field).retain(|k, _| k == "description");
+    }
 }
 
 /// The JSON-RPC envelope of the MCP route, as JSON-RPC 2.0 defines it (the SDK reads it, not
@@ -225,7 +233,7 @@ fn json_rpc(doc: &mut Value) {
         doc,
         "McpMessage",
         "id",
-        json!({"type": ["string", "integer"]}),
+        json!({"type": ["string", "integer"], "minimum": i64::MIN, "maximum": i64::MAX}),
     );
     constrain(doc, "McpMessage", "params", json!({"type": "object"}));
 }
@@ -306,6 +314,11 @@ fn allow_null(property: &mut Value) {
             }
         }
         _ => {
+            let constrained = ["$ref", "allOf", "anyOf", "oneOf", "enum", "const", "not"];
+            if !constrained.iter().any(|k| map.contains_key(*k)) {
+                // Any JSON value, null included.
+                return;
+            }
             if map
                 .get("oneOf")
                 .and_then(Value::as_array)

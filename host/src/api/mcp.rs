@@ -166,6 +166,10 @@ fn check_message(body: &[u8]) -> Result<(), Box<Response>> {
     let id = value
         .get("id")
         .and_then(|id| serde_json::from_value::<NumberOrString>(id.clone()).ok());
+    if let Some(problem) = envelope_problem(&value) {
+        let error = ErrorData::invalid_request(format!("Invalid Request: {problem}"), None);
+        return Err(rejection(StatusCode::BAD_REQUEST, id, error));
+    }
     if let (Some(id), Some(method)) = (&id, value.get("method").and_then(Value::as_str))
         && let Some(problem) = params_problem(method, value.get("params"))
     {
@@ -182,6 +186,35 @@ fn check_message(body: &[u8]) -> Result<(), Box<Response>> {
             );
             rejection(StatusCode::BAD_REQUEST, id, error)
         })
+}
+
+/// What makes `message` something other than a JSON-RPC 2.0 request, notification or response
+/// as MCP sends them (the published schema of the route says the same): `jsonrpc` is `"2.0"`,
+/// an `id` is a string or an integer, `method` a string, `params` an object. The SDK would
+/// take some of these (a `null` params, a fractional id) for an unknown method instead.
+fn envelope_problem(message: &Value) -> Option<&'static str> {
+    let Some(message) = message.as_object() else {
+        return Some("expected one JSON-RPC 2.0 message, a JSON object");
+    };
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Some("jsonrpc must be \"2.0\"");
+    }
+    if let Some(id) = message.get("id")
+        && !(id.is_string() || id.is_i64())
+    {
+        return Some("id must be a string or a 64-bit integer");
+    }
+    match message.get("method") {
+        Some(method) if !method.is_string() => return Some("method must be a string"),
+        None if !message.contains_key("result") && !message.contains_key("error") => {
+            return Some("method is required");
+        }
+        _ => {}
+    }
+    if message.get("params").is_some_and(|p| !p.is_object()) {
+        return Some("params must be an object");
+    }
+    None
 }
 
 /// Why `params` do not fit `method`, for the methods this server serves.

@@ -47,7 +47,8 @@ pub struct ToolList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestRequest {
-    /// Sample arguments, as the model would send them.
+    /// Sample arguments, as the model would send them: a JSON object (anything else is
+    /// answered with an `invalid_arguments` result).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub arguments: Value,

@@ -230,9 +230,23 @@ fn default_timeout() -> u32 {
     DEFAULT_TIMEOUT_SECS
 }
 
-/// `null` is the default, as if the field were left out.
+/// `null` is the default, as if the field were left out. A whole number written as a decimal
+/// (`20.0`, `2e1`) is that number, as JSON Schema's `integer` has it; one out of `u32`'s range
+/// saturates, for the validator to refuse with the range.
 fn timeout_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    Ok(Option::<u32>::deserialize(d)?.unwrap_or(DEFAULT_TIMEOUT_SECS))
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(DEFAULT_TIMEOUT_SECS);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    match number.as_f64() {
+        // `as` saturates: below 0 is 0, above u32::MAX is u32::MAX.
+        Some(f) if f.fract() == 0.0 => Ok(f as u32),
+        _ => Err(serde::de::Error::custom(format!(
+            "must be a whole number of seconds, got {number}"
+        ))),
+    }
 }
 
 /// A webhook tool as the tenant defines it (`POST /v1/tools`, `PUT /v1/tools/{id}`).

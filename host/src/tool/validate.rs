@@ -645,6 +645,15 @@ mod tests {
             v["response_timeout_secs"] = json!(t);
             validate(&mut spec(v), &NetPolicy::default()).unwrap();
         }
+        // JSON Schema's integer: a whole number in decimal form is that number.
+        for (t, read) in [(json!(20.0), 20), (json!(-1), 0), (json!(1e12), u32::MAX)] {
+            let mut v = seed();
+            v["response_timeout_secs"] = t;
+            assert_eq!(spec(v).response_timeout_secs, read);
+        }
+        let mut v = seed();
+        v["response_timeout_secs"] = json!(1.5);
+        assert!(serde_json::from_value::<ToolSpec>(v).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod cache;
 mod calls;
 mod cli;
 mod components;
+mod contract;
 mod crash;
 mod faults;
 mod guard;

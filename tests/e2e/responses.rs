@@ -98,8 +98,14 @@ fn a_response_the_document_does_not_allow_is_reported() {
     let tool = "/v1/tools/tool_abc";
     assert!(mismatch("GET", tool, 200, &json!({"id": 5})).is_some());
     let teapot = json!({"error": {"kind": "teapot", "message": "short and stout"}});
-    assert!(mismatch("GET", tool, 418, &teapot).is_none(), "default: any error");
-    assert!(mismatch("GET", tool, 418, &json!(null)).is_some(), "in the error shape");
+    assert!(
+        mismatch("GET", tool, 418, &teapot).is_none(),
+        "default: any error"
+    );
+    assert!(
+        mismatch("GET", tool, 418, &json!(null)).is_some(),
+        "in the error shape"
+    );
     assert!(
         mismatch("GET", tool, 404, &json!({"error": {"kind": "not_found"}})).is_some(),
         "an error without its message"

@@ -263,11 +263,10 @@ fn nullable_optionals(doc: &mut Value) {
                     .get("$ref")
                     .and_then(Value::as_str)
                     .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    && !names.iter().any(|n| n == name)
                 {
-                    if !names.iter().any(|n| n == name) {
-                        names.push(name.to_owned());
-                        stack.push(doc["components"]["schemas"][name].clone());
-                    }
+                    names.push(name.to_owned());
+                    stack.push(doc["components"]["schemas"][name].clone());
                 }
                 stack.extend(map.into_values());
             }

@@ -506,6 +506,7 @@ async fn http_edges_answer_clear_errors() {
         .unwrap();
     assert_eq!(no_accept.status(), StatusCode::NOT_ACCEPTABLE);
     let body: Value = serde_json::from_slice(&no_accept.bytes().await.unwrap()).unwrap();
+    crate::responses::check("POST", "/v1/agents/receptionist/mcp", 406, &body);
     assert_eq!(body["error"]["kind"], "not_acceptable", "{body}");
     // Each refusal in the API's error shape, naming what was wrong.
     for (header, status, kind) in [

@@ -211,7 +211,7 @@ async fn schemathesis_finds_nothing_with_an_invoke_key() {
 #[tokio::test]
 async fn a_generated_python_client_drives_the_seed_flow() {
     let dir = tempfile::tempdir().unwrap();
-    let (_process, doc) = serve(dir.path()).await;
+    let (process, doc) = serve(dir.path()).await;
     let receiver = Receiver::start().await;
     receiver.reply(Reply::json(
         200,
@@ -246,7 +246,7 @@ async fn a_generated_python_client_drives_the_seed_flow() {
     let mut flow = Command::new(tools.join("venv/bin/python"));
     flow.env("PYTHONPATH", dir.path())
         .arg(contract_dir().join("seed_flow.py"))
-        .arg(&_process.url)
+        .arg(&process.url)
         .arg(ADMIN)
         .arg(&receiver.url);
     let (ok, output) = run(flow).await;

@@ -384,9 +384,13 @@ async fn record(
     response
 }
 
-/// The path of the real `switchboard` binary built for these tests.
+/// The path of the real `switchboard` binary built for these tests, or of the one
+/// `SWITCHBOARD_TEST_BINARY` names: where two checkouts share a target directory, the other
+/// one's build can replace the binary cargo built for this one while the tests run.
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+    std::env::var_os("SWITCHBOARD_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_switchboard")))
 }
 
 /// This machine's host name, checked to resolve to a loopback address (Debian maps it to

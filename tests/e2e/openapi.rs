@@ -179,3 +179,41 @@ async fn the_document_and_the_server_agree_on_the_limits() {
         );
     }
 }
+
+/// The examples in the document are valid by its own schemas, and the server takes them:
+/// the seed's flow, as an integrator reading the document would try it.
+#[tokio::test]
+async fn the_documents_examples_are_valid_and_accepted() {
+    let doc = switchboard::api::openapi();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut checked = 0;
+    for (name, schema) in schemas {
+        for example in schema["examples"].as_array().into_iter().flatten() {
+            assert!(request_schema(name).is_valid(example), "{name}: {example}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "{checked} examples");
+
+    let server = TestServer::start().await;
+    let example = |name: &str| schemas[name]["examples"][0].clone();
+    let (status, tenant) = server
+        .call(
+            "POST",
+            "/v1/tenants",
+            Some(crate::utils::ADMIN),
+            Some(example("CreateTenant")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tenant}");
+    let key = tenant["api_key"].as_str().unwrap();
+    let (status, tool) = server
+        .call("POST", "/v1/tools", Some(key), Some(example("ToolSpec")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    assert_eq!(tool["function_id"], example("InvokeRequest")["tool"]);
+    let (status, key) = server
+        .call("POST", "/v1/keys", Some(key), Some(example("CreateKey")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+}

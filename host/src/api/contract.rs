@@ -37,6 +37,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
     limits(&mut doc);
     stored_tool(&mut doc);
+    examples(&mut doc);
     any_json(&mut doc);
     json_rpc(&mut doc);
     nullable_optionals(&mut doc);
@@ -210,6 +211,44 @@ fn stored_tool(doc: &mut Value) {
     tool.insert("required".into(), Value::Array(required));
     tool.insert("properties".into(), Value::Object(properties));
     doc["components"]["schemas"]["Tool"] = Value::Object(tool);
+}
+
+/// The seed's flow as examples of the request bodies: what an integrator reads first, and
+/// what a fuzzer's example phase sends, so it reaches a real tool and not only 404s.
+fn examples(doc: &mut Value) {
+    let arguments = json!({"zip_code": "94107", "service_type": "leak repair"});
+    let examples = [
+        (
+            "CreateTenant",
+            json!({"name": "Bay Plumbing", "plan": "plus"}),
+        ),
+        ("CreateKey", json!({"scope": "invoke"})),
+        (
+            "ToolSpec",
+            json!({
+                "name": "Check availability in area",
+                "description": "Checks whether we service the caller's area and when the next opening is.",
+                "url": "https://plumbing.example.com/areas/{zip_code}/availability",
+                "method": "POST",
+                "path_params": [
+                    {"key": "zip_code", "type": "string", "description": "The caller's 5-digit zip code"}
+                ],
+                "body_params": [
+                    {"key": "service_type", "type": "string", "required": true,
+                     "description": "What the caller needs, e.g. leak repair"}
+                ]
+            }),
+        ),
+        (
+            "InvokeRequest",
+            json!({"tool": "check_availability_in_area", "arguments": arguments,
+                   "conversation_id": "conv_8f2k"}),
+        ),
+        ("TestRequest", json!({"arguments": arguments})),
+    ];
+    for (name, example) in examples {
+        schema(doc, name).insert("examples".into(), json!([example]));
+    }
 }
 
 /// Values that may be any JSON: the endpoint's answer (`null` when it sent nothing), and the

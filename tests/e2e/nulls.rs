@@ -129,6 +129,27 @@ async fn null_is_absent_everywhere_in_a_tool_definition() {
     assert_eq!(body["headers"], json!([]));
     assert!(body.get("transforms").is_none(), "{body}");
 
+    // An object is an object: serde alone would read a struct's fields from an array.
+    for (field, array) in [
+        ("transforms", json!([])),
+        ("body_params", json!([["note", "string"]])),
+        ("headers", json!([["X-Shop", "42"]])),
+    ] {
+        let mut spec = bare("Book visit arrays");
+        spec[field] = array;
+        let (status, body) = server
+            .call("POST", "/v1/tools", Some(&key), Some(spec))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected a JSON object"),
+            "{body}"
+        );
+    }
+
     // Unknown fields are still refused, null or not.
     let mut unknown = bare("Book visit unknown");
     unknown["surprise"] = Value::Null;

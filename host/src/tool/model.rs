@@ -205,10 +205,18 @@ pub struct Attachment {
 #[serde(deny_unknown_fields)]
 pub struct Transforms {
     /// Runs `transform-params` before the call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable::optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub params: Option<Attachment>,
     /// Runs `transform-response` after it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable::optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response: Option<Attachment>,
 }
 
@@ -263,13 +271,13 @@ pub struct ToolSpec {
     /// The HTTP method.
     pub method: Method,
     /// Parameters filling the URL's `{key}` placeholders (percent-encoded); always required.
-    #[serde(default, deserialize_with = "crate::nullable::or_default")]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub path_params: Vec<Param>,
     /// Parameters sent in the query string.
-    #[serde(default, deserialize_with = "crate::nullable::or_default")]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub query_params: Vec<Param>,
     /// Parameters sent as a JSON object body (POST, PUT, PATCH only).
-    #[serde(default, deserialize_with = "crate::nullable::or_default")]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub body_params: Vec<Param>,
     /// How long to wait for the whole answer, in seconds (1–120, default 20).
     #[serde(default = "default_timeout", deserialize_with = "timeout_or_default")]
@@ -281,7 +289,7 @@ pub struct ToolSpec {
     #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub agent_targets: AgentTargets,
     /// Static headers sent with every request.
-    #[serde(default, deserialize_with = "crate::nullable::or_default")]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub headers: Vec<HeaderSpec>,
     /// A Standard Webhooks secret (`whsec_<base64>`, 24–64 bytes): when set, every request
     /// carries `webhook-id`, `webhook-timestamp` and `webhook-signature`. Write-only: it is never
@@ -292,7 +300,7 @@ pub struct ToolSpec {
     /// Components that reshape the arguments before the call and the answer after it.
     #[serde(
         default,
-        deserialize_with = "crate::nullable::or_default",
+        deserialize_with = "crate::nullable::object_or_default",
         skip_serializing_if = "Transforms::is_empty"
     )]
     pub transforms: Transforms,

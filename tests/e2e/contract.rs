@@ -133,7 +133,7 @@ async fn seed(base: &str) -> Seeded {
 
 /// Requests per operation and phase: enough to find the mismatches the issue reported, few
 /// enough that a run stays within a minute on two cores.
-const FUZZ_EXAMPLES: &str = "40";
+const FUZZ_EXAMPLES: &str = "50";
 /// Fixed, so a failure in CI reproduces on a laptop.
 const FUZZ_SEED: &str = "20261205";
 

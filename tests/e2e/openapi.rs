@@ -13,7 +13,9 @@ async fn openapi_describes_every_route() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     for (path, methods) in [
-        ("/v1/tenants", &["post"][..]),
+        ("/healthz", &["get"][..]),
+        ("/openapi.json", &["get"]),
+        ("/v1/tenants", &["post"]),
         ("/v1/tenants/{id}", &["get", "patch"]),
         ("/v1/keys", &["get", "post"]),
         ("/v1/keys/{id}", &["delete"]),

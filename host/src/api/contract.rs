@@ -8,7 +8,7 @@
 //! - the stored [`Tool`](crate::tool::Tool) as one object (a flattened definition cannot be
 //!   `allOf` a schema that forbids extra properties) and any-JSON where a value may be any JSON;
 //! - an `ErrorBody` for any status an operation does not list, since every error of the API
-//!   has that shape.
+//!   has that shape; and `/healthz` and `/openapi.json`, which are served outside the API.
 //!
 //! This module only edits the document; it never decides what a request may hold.
 
@@ -42,8 +42,31 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     json_rpc(&mut doc);
     nullable_optionals(&mut doc);
     parameters(&mut doc);
+    service_paths(&mut doc);
     default_errors(&mut doc);
     doc
+}
+
+/// The two routes outside the versioned API (`api::app` serves them directly), so the
+/// document lists every path the service answers.
+fn service_paths(doc: &mut Value) {
+    doc["paths"]["/healthz"] = json!({"get": {
+        "operationId": "healthz",
+        "summary": "Liveness: 200 while the process lives.",
+        "security": [],
+        "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"const": "ok"}}
+        }}}}}
+    }});
+    doc["paths"]["/openapi.json"] = json!({"get": {
+        "operationId": "openapi",
+        "summary": "This document.",
+        "security": [],
+        "responses": {"200": {"description": "The OpenAPI 3.1 document", "content": {
+            "application/json": {"schema": {"type": "object", "required": ["openapi", "paths"]}}
+        }}}
+    }});
 }
 
 fn schema<'a>(doc: &'a mut Value, name: &str) -> &'a mut Map<String, Value> {

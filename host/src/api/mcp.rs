@@ -280,6 +280,9 @@ async fn in_api_shape(response: Response) -> Response {
     } else {
         text.trim().to_owned()
     };
+    // The client's mistake (a bad Host, Origin, Accept…), answered to it: kept for whoever
+    // debugs a client, below what an operator watches.
+    tracing::debug!(status = status.as_u16(), %message, "MCP request refused");
     let body = ErrorBody {
         error: ErrorDetail {
             kind,

@@ -264,3 +264,27 @@ async fn null_is_absent_in_the_other_request_bodies() {
     assert_eq!(receiver.requests().len(), 2);
     assert!(receiver.requests().iter().all(|r| r.query.is_none()));
 }
+
+/// On replace, a secret header whose value is `null` keeps its stored value, as one sent
+/// without a value does: the endpoint still receives it.
+#[tokio::test]
+async fn a_secret_header_with_a_null_value_keeps_its_stored_value() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start().await;
+    let (_, key) = server.tenant("plus").await;
+    let mut spec = crate::utils::seed_tool(&receiver.url);
+    spec["headers"] = json!([{"name": "Authorization", "value": "Bearer kept-7Q", "secret": true}]);
+    let tool = server.tool(&key, spec.clone()).await;
+    assert_eq!(tool["headers"][0]["value"], Value::Null, "write-only");
+
+    spec["headers"] = json!([{"name": "Authorization", "value": null, "secret": true}]);
+    let path = format!("/v1/tools/{}", tool["id"].as_str().unwrap());
+    let (status, body) = server.call("PUT", &path, Some(&key), Some(spec)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let result = server.seed_call(&key, "94107").await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        receiver.only_request().header("authorization"),
+        Some("Bearer kept-7Q")
+    );
+}

@@ -227,6 +227,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !config.allow_net.is_empty() {
         tracing::warn!(allow_net = ?config.allow_net, "the outbound guard is opened for these networks");
     }
+    if config.listen.ip().is_unspecified() && config.allowed_hosts.is_empty() {
+        tracing::warn!(
+            hosts = ?config.mcp_hosts(),
+            "listening on every address, but the MCP route answers only these Host names; \
+             give the names clients reach the service at with --allowed-host"
+        );
+    }
     let listen = config.listen;
     let state = AppState::open(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)

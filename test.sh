@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the Wasm guest target the plugin
-# crates need, runs the guest SDK's and example plugins' own unit tests natively, then
+# crates need and the contract tests' outside tools, runs the guest SDK's and example plugins' own unit tests natively, then
 # every host test (unit + end-to-end, with the plugins compiled to components).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 rustup target add wasm32-wasip2 >/dev/null
+
+# The outside tools the contract tests drive (schemathesis, openapi-spec-validator,
+# openapi-python-client, the MCP conformance suite), pinned, into target/contract.
+tests/contract/setup.sh
 
 host_target="$(rustc -vV | sed -n 's/^host: //p')"
 cargo test --manifest-path plugins/Cargo.toml --target "$host_target" \

@@ -48,6 +48,11 @@ pub struct Config {
     pub max_components_per_tenant: usize,
     /// How much of the call log to keep.
     pub call_log_retention: Retention,
+    /// The names (`host` or `host:port`) clients reach the service at: a request to the MCP
+    /// route whose `Host` is none of them is refused, the DNS-rebinding defence the MCP
+    /// transport asks of servers. Empty: the listen address and the localhost forms
+    /// ([`Config::mcp_hosts`]); `*` allows any `Host` (a proxy in front checks it).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -69,7 +74,26 @@ impl Config {
                 max_per_tenant: Some(DEFAULT_CALL_LOG_PER_TENANT),
                 max_age_ms: Some(DEFAULT_CALL_LOG_MAX_AGE_DAYS * 24 * 3600 * 1000),
             },
+            allowed_hosts: Vec::new(),
         }
+    }
+
+    /// The `Host` values the MCP route answers: those configured, or else the listen
+    /// address's host with `localhost`, `127.0.0.1` and `::1` (any port). Empty when any
+    /// host is allowed (`*`).
+    pub fn mcp_hosts(&self) -> Vec<String> {
+        if self.allowed_hosts.iter().any(|h| h.trim() == "*") {
+            return Vec::new();
+        }
+        if !self.allowed_hosts.is_empty() {
+            return self.allowed_hosts.clone();
+        }
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+        let ip = self.listen.ip();
+        if !ip.is_unspecified() && !ip.is_loopback() {
+            hosts.push(ip.to_string());
+        }
+        hosts
     }
 }
 
@@ -102,6 +126,20 @@ pub fn parse_age(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::parse_age;
+
+    #[test]
+    fn mcp_hosts_default_to_the_listen_address_and_localhost() {
+        let mut config = super::Config::new("data".into());
+        config.listen = "10.1.2.3:8080".parse().unwrap();
+        assert_eq!(
+            config.mcp_hosts(),
+            ["localhost", "127.0.0.1", "::1", "10.1.2.3"]
+        );
+        config.allowed_hosts = vec!["tools.example.com".into()];
+        assert_eq!(config.mcp_hosts(), ["tools.example.com"]);
+        config.allowed_hosts = vec!["*".into()];
+        assert!(config.mcp_hosts().is_empty(), "any host");
+    }
 
     #[test]
     fn ages_parse_with_units_and_zero_means_forever() {

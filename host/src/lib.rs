@@ -13,6 +13,7 @@
 //! - [`store`]: the storage boundary and its SQLite backend.
 //! - [`state`], [`config`]: what the service holds and how it was configured.
 //! - [`ids`], [`clock`]: prefixed ids and secrets; timestamps.
+//! - [`nullable`]: `null` in a request means the field is absent.
 //! - [`demo`]: `switchboard demo`, a newcomer's first five minutes.
 //! - [`cli`]: the command-line client (`switchboard tools apply -f …`, `invoke`, `calls`),
 //!   which speaks only the public HTTP API.
@@ -31,6 +32,7 @@ pub mod demo;
 pub mod ids;
 pub mod invoke;
 pub mod mcp;
+pub mod nullable;
 pub mod plugin;
 pub mod secrets;
 pub mod state;

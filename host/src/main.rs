@@ -125,6 +125,11 @@ struct ServeArgs {
     /// Age after which calls leave the log: a number with s, m, h or d, e.g. 30d (0: no limit).
     #[arg(long, env = "SWITCHBOARD_CALL_LOG_MAX_AGE", default_value = "30d", value_parser = config::parse_age)]
     call_log_max_age: i64,
+    /// A name clients reach the service at (`host` or `host:port`; repeatable or
+    /// comma-separated): the MCP route refuses any other `Host` (DNS-rebinding defence).
+    /// Default: the listen address and localhost. `*` allows any (a proxy in front checks it).
+    #[arg(long, env = "SWITCHBOARD_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_host: Vec<String>,
 }
 
 #[derive(Args)]
@@ -168,14 +173,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// The log filter `directives` asks for, except that the MCP SDK speaks only of errors unless
+/// they name it: it logs every JSON-RPC error it answers (an unknown tool, a bad `Host`, a
+/// protocol version it does not serve) at WARN, and those are the clients' mistakes, answered
+/// to the client, not the operator's to fix.
+fn quiet_client_mistakes(directives: String) -> EnvFilter {
+    let directives = if directives.contains("rmcp") {
+        directives
+    } else {
+        format!("{directives},rmcp=error")
+    };
+    EnvFilter::try_new(&directives).unwrap_or_else(|e| {
+        eprintln!("ignoring the log filter {directives:?}: {e}");
+        EnvFilter::new("info,rmcp=error")
+    })
+}
+
 /// Runs `serve` or `demo`: the service itself, with its logs on stderr.
 fn host(work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SWITCHBOARD_LOG")
-                .or_else(|_| EnvFilter::try_from_default_env())
-                .unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(quiet_client_mistakes(
+            std::env::var("SWITCHBOARD_LOG")
+                .or_else(|_| std::env::var("RUST_LOG"))
+                .unwrap_or_else(|_| "info".into()),
+        ))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -228,9 +249,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_per_tenant: Some(args.call_log_per_tenant).filter(|n| *n > 0),
             max_age_ms: Some(args.call_log_max_age).filter(|ms| *ms > 0),
         },
+        allowed_hosts: args.allowed_host,
     };
     if !config.allow_net.is_empty() {
         tracing::warn!(allow_net = ?config.allow_net, "the outbound guard is opened for these networks");
+    }
+    if config.listen.ip().is_unspecified() && config.allowed_hosts.is_empty() {
+        tracing::warn!(
+            hosts = ?config.mcp_hosts(),
+            "listening on every address, but the MCP route answers only these Host names; \
+             give the names clients reach the service at with --allowed-host"
+        );
     }
     let listen = config.listen;
     let state = AppState::open(config).await?;

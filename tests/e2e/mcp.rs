@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, header};
 use rmcp::{
-    RoleClient, ServiceExt,
+    ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt,
     model::{
         CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ErrorCode,
         Implementation, JsonObject, ProtocolVersion,
@@ -96,7 +96,14 @@ async fn post(
         .send()
         .await
         .unwrap();
-    status_and_json(resp).await
+    let (status, value) = status_and_json(resp).await;
+    crate::responses::check(
+        "POST",
+        &format!("/v1/agents/{agent}/mcp"),
+        status.as_u16(),
+        &value,
+    );
+    (status, value)
 }
 
 fn request(method: &str, params: Value) -> String {
@@ -499,6 +506,7 @@ async fn http_edges_answer_clear_errors() {
         .unwrap();
     assert_eq!(no_accept.status(), StatusCode::NOT_ACCEPTABLE);
     let body: Value = serde_json::from_slice(&no_accept.bytes().await.unwrap()).unwrap();
+    crate::responses::check("POST", "/v1/agents/receptionist/mcp", 406, &body);
     assert_eq!(body["error"]["kind"], "not_acceptable", "{body}");
     // Each refusal in the API's error shape, naming what was wrong.
     for (header, status, kind) in [
@@ -644,4 +652,164 @@ async fn a_tenant_sees_and_calls_only_its_own_tools_for_that_agent_and_plan() {
     );
     assert!(receiver.requests().is_empty());
     a.cancel().await.unwrap();
+}
+
+/// The current revision (2026-07-28): no `initialize`, `server/discover` says what is served,
+/// and every request stands alone.
+#[tokio::test]
+async fn the_current_revision_is_served_without_initialize() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start().await;
+    let (_, manage) = server.tenant("plus").await;
+    let (_, key) = server.key(&manage, "invoke").await;
+    server.tool(&manage, seed_tool(&receiver.url)).await;
+
+    let (status, body) = post(
+        &server,
+        Some(&key),
+        "receptionist",
+        &request(
+            "server/discover",
+            json!({"_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }}),
+        ),
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "server/discover"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let versions = body["result"]["supportedVersions"].as_array().unwrap();
+    for version in [
+        "2026-07-28",
+        "2025-11-25",
+        "2025-06-18",
+        "2025-03-26",
+        "2024-11-05",
+    ] {
+        assert!(versions.contains(&json!(version)), "{version} in {body}");
+    }
+    assert!(
+        body["result"]["capabilities"]["tools"].is_object(),
+        "{body}"
+    );
+
+    // The SDK's own client, in the revision's lifecycle: discover, then plain requests.
+    let http = reqwest_mcp::Client::builder().no_proxy().build().unwrap();
+    let config = StreamableHttpClientTransportConfig::with_uri(format!(
+        "{}/v1/agents/receptionist/mcp",
+        server.url
+    ))
+    .auth_header(&key);
+    let transport = StreamableHttpClientTransport::with_client(http, config);
+    let info = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("switchboard-e2e", "0.0.0"),
+    );
+    let client = info
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("discovery succeeds");
+    let peer = client.peer_info().expect("discovered");
+    assert_eq!(peer.protocol_version, ProtocolVersion::V_2026_07_28);
+    let tools = client.list_all_tools().await.expect("tools/list");
+    assert_eq!(tools.len(), 1);
+    assert_eq!(tools[0].name, SEED);
+    let result = client
+        .call_tool(CallToolRequestParams::new(SEED).with_arguments(arguments(
+            json!({"zip_code": "94107", "service_type": "leak"}),
+        )))
+        .await
+        .expect("tools/call");
+    assert_eq!(result.is_error, Some(false), "{result:?}");
+    assert_eq!(receiver.requests().len(), 1);
+}
+
+/// The DNS-rebinding defence: a `Host` (or `Origin`) that is not a name the service is
+/// reached at is refused; the configured names and the localhost forms are served.
+#[tokio::test]
+async fn the_host_must_be_a_name_the_service_is_reached_at() {
+    let server = TestServer::start_with(|config| {
+        config.allowed_hosts = vec!["127.0.0.1".into(), "tools.example.com".into()];
+    })
+    .await;
+    let (_, manage) = server.tenant("plus").await;
+    let ping = request("ping", json!({}));
+    for (host, origin, status) in [
+        ("evil.example.com", None, StatusCode::FORBIDDEN),
+        (
+            "evil.example.com:80",
+            Some("http://evil.example.com"),
+            StatusCode::FORBIDDEN,
+        ),
+        ("tools.example.com", None, StatusCode::OK),
+        (
+            "tools.example.com:8443",
+            Some("https://tools.example.com"),
+            StatusCode::OK,
+        ),
+        (
+            "127.0.0.1",
+            Some("http://evil.example.com"),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let mut headers = vec![("host", host)];
+        if let Some(origin) = origin {
+            headers.push(("origin", origin));
+        }
+        let (got, body) = post(&server, Some(&manage), "receptionist", &ping, &headers).await;
+        assert_eq!(got, status, "Host {host}, Origin {origin:?}: {body}");
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(body["error"]["kind"], "forbidden", "{body}");
+        } else {
+            assert_eq!(body["result"], json!({}), "{body}");
+        }
+    }
+}
+
+/// Clients' JSON-RPC mistakes are answered to them, not logged as warnings for the operator.
+#[tokio::test]
+async fn client_mistakes_are_not_logged_as_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = crate::utils::Process::serve(dir.path(), &["--admin-token", crate::utils::ADMIN]);
+    let http = crate::utils::client();
+    let (_, key) = process.tenant(&http, "plus").await;
+    let url = format!("{}/v1/agents/receptionist/mcp", process.url);
+    for (body, host) in [
+        (request("tools/call", json!({"name": "no_such_tool"})), None),
+        (request("no/such/method", json!({})), None),
+        (request("ping", json!({})), Some("evil.example.com")),
+    ] {
+        let mut req = http
+            .post(&url)
+            .bearer_auth(&key)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .body(body);
+        if let Some(host) = host {
+            req = req.header(header::HOST, host);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let answer: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert!(
+            answer.get("error").is_some(),
+            "a mistake is answered as one: {status} {answer}"
+        );
+    }
+    let log = process.terminate();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("WARN") || l.contains("ERROR")),
+        "client mistakes logged as warnings:\n{log}"
+    );
 }

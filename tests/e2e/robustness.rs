@@ -259,6 +259,14 @@ impl Sweep<'_> {
                     .push(format!("{label}: {status}, body lost: {e}"));
             }
         };
+        let documented = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|body| {
+                crate::responses::mismatch(&probe.method, &probe.path, status.as_u16(), &body)
+            });
+        if let Some(problem) = documented {
+            self.failures.push(format!("{label}: {problem}"));
+        }
         if let Err(problem) = check_answer(status, &bytes, probe.expect, is_mcp(&probe.path)) {
             let body = String::from_utf8_lossy(&bytes);
             self.failures.push(format!(

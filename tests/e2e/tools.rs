@@ -221,6 +221,7 @@ async fn malformed_bodies_get_the_error_shape() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{raw:?}");
         let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        crate::responses::check("POST", "/v1/tools", 422, &body);
         assert_eq!(body["error"]["kind"], "invalid_request", "{raw:?}");
     }
     let huge = "x".repeat(2 * 1024 * 1024);
@@ -234,6 +235,7 @@ async fn malformed_bodies_get_the_error_shape() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    crate::responses::check("POST", "/v1/tools", 413, &body);
     assert_eq!(body["error"]["kind"], "payload_too_large");
 }
 

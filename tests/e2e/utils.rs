@@ -157,7 +157,9 @@ impl TestServer {
             .unwrap();
         let status = resp.status();
         let body = resp.bytes().await.unwrap();
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        crate::responses::check("POST", "/v1/components", status.as_u16(), &value);
+        (status, value)
     }
 
     /// Invokes a tool as `agent`; asserts HTTP 200 and returns the result.
@@ -202,7 +204,9 @@ pub async fn call(
             .body(body.to_string());
     }
     let resp = req.send().await.expect("the server answers");
-    status_and_json(resp).await
+    let (status, value) = status_and_json(resp).await;
+    crate::responses::check(method, path, status.as_u16(), &value);
+    (status, value)
 }
 
 /// A response's status and parsed body (`null` when empty); panics on a body that is not JSON.
@@ -380,9 +384,13 @@ async fn record(
     response
 }
 
-/// The path of the real `switchboard` binary built for these tests.
+/// The path of the real `switchboard` binary built for these tests, or of the one
+/// `SWITCHBOARD_TEST_BINARY` names: where two checkouts share a target directory, the other
+/// one's build can replace the binary cargo built for this one while the tests run.
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+    std::env::var_os("SWITCHBOARD_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_switchboard")))
 }
 
 /// This machine's host name, checked to resolve to a loopback address (Debian maps it to

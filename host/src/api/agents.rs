@@ -124,9 +124,11 @@ pub async fn offered_tools(
 
 /// `GET /v1/agents/{agent}/tools`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsQuery {
     /// `openai` (default), `anthropic` or `mcp`.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
@@ -136,7 +138,7 @@ pub struct AgentTools {
     /// The agent.
     pub agent: Agent,
     /// The format of `tools`.
-    #[schema(value_type = String)]
+    #[schema(value_type = Format)]
     pub format: &'static str,
     /// One entry per tool, in that format's tool schema.
     #[schema(value_type = Vec<Object>)]

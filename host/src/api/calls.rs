@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// Most records one page returns.
-const MAX_LIMIT: u32 = 500;
+pub(super) const MAX_LIMIT: u32 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_calls))
@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Filters for `GET /v1/calls`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CallQuery {
     /// Only calls of this tool (tool id or function id).

@@ -33,6 +33,7 @@ pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
 
 /// `POST /v1/components?name=N`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// A name for people: 1 to 64 characters of A-Z, a-z, 0-9, '_', '-' or '.'.
@@ -72,7 +73,8 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
 
 /// Upload a component (the raw `.wasm` bytes as the body).
 #[utoipa::path(post, path = "/v1/components", tag = "components", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The component's bytes (a `.wasm` file); any Content-Type is accepted, `application/wasm` too"),
     responses(
         (status = 201, body = ComponentRecord, description = "Stored"),
         (status = 200, body = ComponentRecord, description = "This tenant already has these exact bytes"),

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::{
     ids::{self, KeyId},
+    nullable::Object,
     state::AppState,
     tenant::{Scope, Tenant},
 };
@@ -38,10 +39,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses JSON, naming the field at fault. A body that parses takes the plain (fast) path;
-/// only a failure is parsed again, tracking the path, to say where.
+/// Parses a JSON object, naming the field at fault. A body that parses takes the plain (fast)
+/// path; only a failure is parsed again, tracking the path, to say where. Every request body
+/// is an object: an array is refused even where serde would read a struct's fields from it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if let Ok(value) = serde_json::from_slice(bytes) {
+    if let Ok(Object(value)) = serde_json::from_slice(bytes) {
         return Ok(value);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -51,7 +53,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let Object(value) = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {

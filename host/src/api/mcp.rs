@@ -1,5 +1,6 @@
 //! `POST /v1/agents/{agent}/mcp`: an agent's tools as an MCP server over streamable HTTP
-//! (protocol 2025-11-25), for any MCP client. Any tenant key works, as on `invoke`.
+//! (protocol 2026-07-28, and 2024-11-05 to 2025-11-25), for any MCP client. Any tenant key
+//! works, as on `invoke`.
 //!
 //! The route authenticates the key and resolves the agent, then hands the request to the
 //! official SDK's transport in stateless mode with JSON responses: no session store, so any
@@ -56,17 +57,19 @@ struct McpMessage {
     /// The request id (a string or an integer); absent on a notification.
     #[schema(value_type = Option<Object>)]
     id: Option<Value>,
-    /// `initialize`, `tools/list`, `tools/call`, `ping`, or a notification such as
-    /// `notifications/initialized`.
+    /// `server/discover`, `initialize`, `tools/list`, `tools/call`, `ping`, or a
+    /// notification such as `notifications/initialized`.
     method: String,
     /// The method's parameters, e.g. `{"name": "check_availability_in_area", "arguments": {…}}`.
     #[schema(value_type = Option<Object>)]
     params: Option<Value>,
 }
 
-/// The agent's MCP server (streamable HTTP, protocol 2025-11-25, stateless). Send
+/// The agent's MCP server (streamable HTTP, stateless; protocol 2026-07-28 with
+/// `server/discover`, and 2024-11-05 to 2025-11-25 with `initialize`). Send
 /// `Accept: application/json, text/event-stream` and `Content-Type: application/json`;
-/// answers are JSON. Tool failures are results with `isError: true`.
+/// answers are JSON. Tool failures are results with `isError: true`. The `Host` must be a name
+/// the service is configured to be reached at (`--allowed-host`).
 #[utoipa::path(post, path = "/v1/agents/{agent}/mcp", tag = "agents",
     params(("agent" = String, Path, description = "`receptionist` or `assistant`")),
     request_body = McpMessage,
@@ -75,7 +78,7 @@ struct McpMessage {
         (status = 202, description = "A notification, accepted"),
         (status = 400, description = "A JSON-RPC parse error or invalid request; or an unsupported `MCP-Protocol-Version` header (API error shape)"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "A request from a browser (`Origin` header)"),
+        (status = 403, body = ErrorBody, description = "A request from a browser (`Origin` header), or a `Host` the service is not reached at"),
         (status = 404, body = ErrorBody, description = "Unknown agent"),
         (status = 406, body = ErrorBody, description = "`Accept` lacks `application/json` or `text/event-stream`"),
         (status = 413, body = ErrorBody),
@@ -101,15 +104,18 @@ async fn mcp(
     }
 
     let server = AgentServer::new(state.clone(), auth.tenant, agent);
+    let hosts = state.config.mcp_hosts();
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_sse_retry(None)
         .with_max_request_body_bytes(state.config.max_request_bytes)
-        // A public service: the key, not the Host, is what authenticates. Browsers are
-        // refused outright (no Origin is allowed): MCP clients are not web pages.
-        .disable_allowed_hosts()
+        // The key is what authenticates; the Host is checked against the names the service
+        // is reached at (DNS-rebinding defence, as the transport asks), and so is an Origin:
+        // a page from anywhere else is refused.
+        .with_allowed_hosts(hosts.clone())
+        .with_allowed_origins(origins(&hosts))
         .enforce_origin_validation();
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
@@ -120,6 +126,28 @@ async fn mcp(
     *request.method_mut() = Method::POST;
     *request.headers_mut() = headers;
     Ok(in_api_shape(service.handle(request).await.map(Body::new)).await)
+}
+
+/// The `Origin`s of the names the service is reached at, over http or https, on the port a
+/// name gives or any port. None when any `Host` is allowed: an Origin is then always refused.
+fn origins(hosts: &[String]) -> Vec<String> {
+    hosts
+        .iter()
+        .flat_map(|host| {
+            let host = host.trim();
+            let bare_ipv6 = host.matches(':').count() > 1 && !host.starts_with('[');
+            let authority = if bare_ipv6 {
+                format!("[{host}]:*")
+            } else if host.rsplit_once(':').is_some_and(|(_, port)| {
+                !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+            }) {
+                host.to_owned()
+            } else {
+                format!("{host}:*")
+            };
+            ["http", "https"].map(|scheme| format!("{scheme}://{authority}"))
+        })
+        .collect()
 }
 
 /// `Err` with the JSON-RPC error to answer when `body` is not one MCP message we can serve:
@@ -138,6 +166,10 @@ fn check_message(body: &[u8]) -> Result<(), Box<Response>> {
     let id = value
         .get("id")
         .and_then(|id| serde_json::from_value::<NumberOrString>(id.clone()).ok());
+    if let Some(problem) = envelope_problem(&value) {
+        let error = ErrorData::invalid_request(format!("Invalid Request: {problem}"), None);
+        return Err(rejection(StatusCode::BAD_REQUEST, id, error));
+    }
     if let (Some(id), Some(method)) = (&id, value.get("method").and_then(Value::as_str))
         && let Some(problem) = params_problem(method, value.get("params"))
     {
@@ -154,6 +186,35 @@ fn check_message(body: &[u8]) -> Result<(), Box<Response>> {
             );
             rejection(StatusCode::BAD_REQUEST, id, error)
         })
+}
+
+/// What makes `message` something other than a JSON-RPC 2.0 request, notification or response
+/// as MCP sends them (the published schema of the route says the same): `jsonrpc` is `"2.0"`,
+/// an `id` is a string or an integer, `method` a string, `params` an object. The SDK would
+/// take some of these (a `null` params, a fractional id) for an unknown method instead.
+fn envelope_problem(message: &Value) -> Option<&'static str> {
+    let Some(message) = message.as_object() else {
+        return Some("expected one JSON-RPC 2.0 message, a JSON object");
+    };
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Some("jsonrpc must be \"2.0\"");
+    }
+    if let Some(id) = message.get("id")
+        && !(id.is_string() || id.is_i64())
+    {
+        return Some("id must be a string or a 64-bit integer");
+    }
+    match message.get("method") {
+        Some(method) if !method.is_string() => return Some("method must be a string"),
+        None if !message.contains_key("result") && !message.contains_key("error") => {
+            return Some("method is required");
+        }
+        _ => {}
+    }
+    if message.get("params").is_some_and(|p| !p.is_object()) {
+        return Some("params must be an object");
+    }
+    None
 }
 
 /// Why `params` do not fit `method`, for the methods this server serves.
@@ -219,6 +280,9 @@ async fn in_api_shape(response: Response) -> Response {
     } else {
         text.trim().to_owned()
     };
+    // The client's mistake (a bad Host, Origin, Accept…), answered to it: kept for whoever
+    // debugs a client, below what an operator watches.
+    tracing::debug!(status = status.as_u16(), %message, "MCP request refused");
     let body = ErrorBody {
         error: ErrorDetail {
             kind,
@@ -227,4 +291,23 @@ async fn in_api_shape(response: Response) -> Response {
         },
     };
     (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins_are_the_allowed_hosts_over_http_and_https() {
+        let hosts = ["localhost", "::1", "tools.example.com:8443"].map(String::from);
+        assert_eq!(
+            super::origins(&hosts),
+            [
+                "http://localhost:*",
+                "https://localhost:*",
+                "http://[::1]:*",
+                "https://[::1]:*",
+                "http://tools.example.com:8443",
+                "https://tools.example.com:8443",
+            ]
+        );
+    }
 }

@@ -5,10 +5,12 @@
 //! - [`agents`]: the agent runtime's routes (any tenant key); [`mcp`]: the same tools as an
 //!   MCP server.
 //! - [`error`]: the one error type; [`extract`]: JSON/query/credential extractors.
+//! - [`contract`]: what the annotations cannot say (limits, `null`), written into the document.
 
 pub mod agents;
 pub mod calls;
 pub mod components;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -86,17 +88,15 @@ fn routes(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(components::router(upload_limit))
 }
 
-/// The OpenAPI document of the whole API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes(crate::plugin::SandboxLimits::default().upload_bytes).into_openapi()
+/// The OpenAPI document of the whole API, as `GET /openapi.json` serves it.
+pub fn openapi() -> serde_json::Value {
+    contract::finish(routes(crate::plugin::SandboxLimits::default().upload_bytes).into_openapi())
 }
 
 /// The whole service as a `Router`, ready to serve (tests drive it with `oneshot` too).
 pub fn app(state: AppState) -> Router {
     let (router, doc) = routes(state.plugins.limits().upload_bytes).split_for_parts();
-    let doc: Arc<str> = serde_json::to_string(&doc)
-        .expect("the OpenAPI document serialises")
-        .into();
+    let doc: Arc<str> = contract::finish(doc).to_string().into();
     let body_limit = state.config.max_request_bytes;
     router
         .route(

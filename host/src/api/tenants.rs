@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Longest tenant name accepted.
-const MAX_NAME: usize = 200;
+pub(super) const MAX_NAME: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -47,7 +47,8 @@ pub struct ToolList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestRequest {
-    /// Sample arguments, as the model would send them.
+    /// Sample arguments, as the model would send them: a JSON object (anything else is
+    /// answered with an `invalid_arguments` result).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub arguments: Value,
@@ -163,6 +164,10 @@ async fn create_tool(
     ApiJson(mut spec): ApiJson<ToolSpec>,
 ) -> Result<(StatusCode, Json<Tool>), ApiError> {
     require_plan(&auth.tenant)?;
+    // `""` means no secret, as it does on replace (where it removes the stored one).
+    if spec.signing_secret.as_deref() == Some("") {
+        spec.signing_secret = None;
+    }
     let function_id = check(&mut spec, &state, &auth.tenant).await?;
     let max = state.config.max_tools_per_tenant;
     if state.store.tools(&auth.tenant.id).await?.len() >= max {

@@ -51,7 +51,8 @@ pub const MAX_LOG_DETAIL_BYTES: usize = 64 * 1024;
 pub struct InvokeRequest {
     /// The tool's function id, e.g. `check_availability_in_area`.
     pub tool: String,
-    /// The arguments the model collected, as a JSON object.
+    /// The arguments the model collected, as a JSON object (anything else is answered with
+    /// an `invalid_arguments` result).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub arguments: Value,

@@ -1,5 +1,5 @@
-//! The MCP server of one tenant's agent, on the official SDK (`rmcp`): `initialize`,
-//! `tools/list` and `tools/call`, answered from the same tool store, schema rendering and
+//! The MCP server of one tenant's agent, on the official SDK (`rmcp`): `initialize` or
+//! `server/discover`, `ping`, `tools/list` and `tools/call`, answered from the same tool store, schema rendering and
 //! invocation path as the REST agent routes — so an MCP client and a plain HTTP runtime see
 //! the same tools and get the same calls (limits, transforms, signing, call log).
 //!
@@ -36,10 +36,14 @@ use crate::{
     },
 };
 
-/// The newest protocol revision served (the one `GET …/tools?format=mcp` renders for). Older
-/// revisions with an `initialize` handshake are accepted too; newer ones are answered with
-/// this one, as the handshake prescribes.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
+/// The newest protocol revision served: 2026-07-28, the stateless one (no `initialize`;
+/// `server/discover` and per-request `_meta`, which the SDK's transport handles). Every older
+/// revision still in use (2024-11-05 to 2025-11-25) is served too.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2026_07_28;
+
+/// The newest revision with an `initialize` handshake: what `initialize` answers a client
+/// asking for a revision it cannot serve over the handshake (a newer one, or an unknown one).
+pub const HANDSHAKE_VERSION: ProtocolVersion = ProtocolVersion::LATEST_WITH_INITIALIZE;
 
 /// `_meta` keys this server reads on `tools/call` and writes on its results.
 pub mod meta {
@@ -80,7 +84,7 @@ impl AgentServer {
 impl ServerHandler for AgentServer {
     fn get_info(&self) -> ServerConfig {
         let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
-        config.protocol_version = PROTOCOL_VERSION;
+        config.protocol_version = HANDSHAKE_VERSION;
         let mut implementation = Implementation::new("switchboard", env!("CARGO_PKG_VERSION"));
         implementation.title = Some(format!("Switchboard tools for the {}", self.agent.as_str()));
         config.server_info = implementation;

@@ -86,10 +86,10 @@ pub struct Param {
     #[serde(rename = "type")]
     pub kind: ParamType,
     /// What the value is and how to collect it (goes to the model).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub description: String,
     /// Whether the call fails without it. Path parameters are always required.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub required: bool,
     /// When set, the only values accepted (each of the parameter's type).
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
@@ -97,7 +97,11 @@ pub struct Param {
     pub enum_values: Option<Vec<Value>>,
     /// Personal or secret data (a card number, a date of birth): the call log keeps
     /// `[redacted]` instead of the value. The endpoint still receives it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable::or_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub sensitive: bool,
 }
 
@@ -166,7 +170,7 @@ pub struct HeaderSpec {
     #[serde(default)]
     pub value: Option<String>,
     /// Write-only: the value is never shown again after it is saved.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub secret: bool,
 }
 
@@ -188,11 +192,11 @@ pub struct Attachment {
     /// The component's id (`cmp_…`), of the same tenant.
     pub component: String,
     /// Settings the component reads with `host.config` (at most 64 entries).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub config: BTreeMap<String, String>,
     /// What a failure does (default `fail_closed`). A refusal is not a failure: it always
     /// fails the call with `transform_refused`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub on_failure: FailurePolicy,
 }
 
@@ -201,10 +205,18 @@ pub struct Attachment {
 #[serde(deny_unknown_fields)]
 pub struct Transforms {
     /// Runs `transform-params` before the call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable::optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub params: Option<Attachment>,
     /// Runs `transform-response` after it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable::optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response: Option<Attachment>,
 }
 
@@ -215,8 +227,34 @@ impl Transforms {
     }
 }
 
+/// The response timeout when none is given, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u32 = 20;
+/// The shortest response timeout accepted, in seconds.
+pub const MIN_TIMEOUT_SECS: u32 = 1;
+/// The longest response timeout accepted, in seconds.
+pub const MAX_TIMEOUT_SECS: u32 = 120;
+
 fn default_timeout() -> u32 {
-    20
+    DEFAULT_TIMEOUT_SECS
+}
+
+/// `null` is the default, as if the field were left out. A whole number written as a decimal
+/// (`20.0`, `2e1`) is that number, as JSON Schema's `integer` has it; one out of `u32`'s range
+/// saturates, for the validator to refuse with the range.
+fn timeout_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(DEFAULT_TIMEOUT_SECS);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    match number.as_f64() {
+        // `as` saturates: below 0 is 0, above u32::MAX is u32::MAX.
+        Some(f) if f.fract() == 0.0 => Ok(f as u32),
+        _ => Err(serde::de::Error::custom(format!(
+            "must be a whole number of seconds, got {number}"
+        ))),
+    }
 }
 
 /// A webhook tool as the tenant defines it (`POST /v1/tools`, `PUT /v1/tools/{id}`).
@@ -233,33 +271,38 @@ pub struct ToolSpec {
     /// The HTTP method.
     pub method: Method,
     /// Parameters filling the URL's `{key}` placeholders (percent-encoded); always required.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub path_params: Vec<Param>,
     /// Parameters sent in the query string.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub query_params: Vec<Param>,
     /// Parameters sent as a JSON object body (POST, PUT, PATCH only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub body_params: Vec<Param>,
     /// How long to wait for the whole answer, in seconds (1–120, default 20).
-    #[serde(default = "default_timeout")]
+    #[serde(default = "default_timeout", deserialize_with = "timeout_or_default")]
     pub response_timeout_secs: u32,
     /// When true the caller cannot interrupt while the tool runs; echoed on every result.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub disable_interruptions: bool,
     /// Which agents may call it (default `both`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub agent_targets: AgentTargets,
     /// Static headers sent with every request.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::objects_or_default")]
     pub headers: Vec<HeaderSpec>,
     /// A Standard Webhooks secret (`whsec_<base64>`, 24–64 bytes): when set, every request
-    /// carries `webhook-id`, `webhook-timestamp` and `webhook-signature`. Write-only: it reads
-    /// `null` (see `signed`); on replace, leaving it out keeps it and `""` removes it.
+    /// carries `webhook-id`, `webhook-timestamp` and `webhook-signature`. Write-only: it is never
+    /// returned (see `signed`). On replace, leaving it out or sending `null` keeps the stored
+    /// secret (`null` means absent everywhere) and `""` removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_secret: Option<String>,
     /// Components that reshape the arguments before the call and the answer after it.
-    #[serde(default, skip_serializing_if = "Transforms::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable::object_or_default",
+        skip_serializing_if = "Transforms::is_empty"
+    )]
     pub transforms: Transforms,
     /// `url` parsed, once, when it has no placeholders: not part of the definition.
     #[serde(skip)]

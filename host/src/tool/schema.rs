@@ -19,7 +19,7 @@ pub enum Format {
     Openai,
     /// Anthropic Messages API tools.
     Anthropic,
-    /// MCP `tools/list` entries (protocol 2025-11-25).
+    /// MCP `tools/list` entries (the same for protocols 2025-11-25 and 2026-07-28).
     Mcp,
 }
 

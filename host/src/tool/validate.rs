@@ -13,7 +13,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{
-    model::{Param, ToolSpec},
+    model::{MAX_TIMEOUT_SECS, MIN_TIMEOUT_SECS, Param, ToolSpec},
     slug,
 };
 use crate::{
@@ -130,9 +130,12 @@ pub fn fill_template(url: &str, mut fill: impl FnMut(&str) -> String) -> String 
     out
 }
 
+/// Longest parameter key.
+pub const MAX_KEY: usize = 64;
+
 fn is_valid_key(key: &str) -> bool {
     !key.is_empty()
-        && key.len() <= 64
+        && key.len() <= MAX_KEY
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
@@ -176,11 +179,11 @@ pub fn validate(spec: &mut ToolSpec, policy: &NetPolicy) -> Result<String, Vec<F
 
     check_url(spec, policy, &mut errors);
 
-    if !(1..=120).contains(&spec.response_timeout_secs) {
+    if !(MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS).contains(&spec.response_timeout_secs) {
         errors.add(
             "response_timeout_secs",
             format!(
-                "must be between 1 and 120 seconds, got {}",
+                "must be between {MIN_TIMEOUT_SECS} and {MAX_TIMEOUT_SECS} seconds, got {}",
                 spec.response_timeout_secs
             ),
         );
@@ -235,7 +238,7 @@ pub fn validate(spec: &mut ToolSpec, policy: &NetPolicy) -> Result<String, Vec<F
 
 fn check_url(spec: &ToolSpec, policy: &NetPolicy, errors: &mut Errors) {
     let raw = spec.url.trim();
-    if raw.len() > MAX_URL {
+    if raw.chars().count() > MAX_URL {
         errors.add("url", format!("must be at most {MAX_URL} characters"));
         return;
     }
@@ -373,6 +376,10 @@ fn check_param<'a>(
 
 /// Most configuration entries one attachment may carry.
 pub const MAX_CONFIG_ENTRIES: usize = 64;
+/// Longest configuration key, in characters.
+pub const MAX_CONFIG_KEY: usize = 128;
+/// Longest configuration value, in characters.
+pub const MAX_CONFIG_VALUE: usize = 4096;
 
 fn check_transforms(spec: &ToolSpec, errors: &mut Errors) {
     for (side, attachment) in [
@@ -390,17 +397,29 @@ fn check_transforms(spec: &ToolSpec, errors: &mut Errors) {
             );
         }
         for (key, value) in &attachment.config {
-            if key.is_empty() || key.len() > 128 {
-                errors.add(format!("{field}.config"), "keys must be 1 to 128 bytes");
+            if key.is_empty() || key.chars().count() > MAX_CONFIG_KEY {
+                errors.add(
+                    format!("{field}.config"),
+                    format!("keys must be 1 to {MAX_CONFIG_KEY} characters"),
+                );
             }
-            if value.len() > 4096 {
+            if value.chars().count() > MAX_CONFIG_VALUE {
                 errors.add(
                     format!("{field}.config.{key}"),
-                    "values must be at most 4096 bytes",
+                    format!("values must be at most {MAX_CONFIG_VALUE} characters"),
                 );
             }
         }
     }
+}
+
+/// Visible ASCII, spaces and tabs: what a header value may hold (the `http` crate would also
+/// take bytes above 127, which no endpoint reads the same way).
+fn is_header_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        && HeaderValue::from_str(value).is_ok()
 }
 
 fn check_headers(spec: &ToolSpec, errors: &mut Errors) {
@@ -442,9 +461,9 @@ fn check_headers(spec: &ToolSpec, errors: &mut Errors) {
                 format!("{field}.value"),
                 format!("must be at most {MAX_HEADER_VALUE} bytes"),
             ),
-            Some(value) if HeaderValue::from_str(value).is_err() => errors.add(
+            Some(value) if !is_header_value(value) => errors.add(
                 format!("{field}.value"),
-                "must be visible ASCII or spaces (no line breaks or control characters)",
+                "must be visible ASCII, spaces or tabs (no line breaks, control or non-ASCII characters)",
             ),
             Some(_) => {}
         }
@@ -626,6 +645,15 @@ mod tests {
             v["response_timeout_secs"] = json!(t);
             validate(&mut spec(v), &NetPolicy::default()).unwrap();
         }
+        // JSON Schema's integer: a whole number in decimal form is that number.
+        for (t, read) in [(json!(20.0), 20), (json!(-1), 0), (json!(1e12), u32::MAX)] {
+            let mut v = seed();
+            v["response_timeout_secs"] = t;
+            assert_eq!(spec(v).response_timeout_secs, read);
+        }
+        let mut v = seed();
+        v["response_timeout_secs"] = json!(1.5);
+        assert!(serde_json::from_value::<ToolSpec>(v).is_err());
     }
 
     #[test]

@@ -308,7 +308,8 @@ async fn answer_and_record(
 
 #[tokio::test]
 async fn a_refusal_of_megabytes_is_capped_in_the_answer_and_the_log() {
-    let server = TestServer::start().await;
+    // Time enough to build 25 MiB of words on a busy machine: their size is the point.
+    let server = TestServer::start_with(|c| c.sandbox.cpu_ms = 2_000).await;
     let (_, key) = server.tenant("pro").await;
     let (result, answer_len, record, record_len) =
         answer_and_record(&server, &key, wasm::HUGE_REFUSAL).await;
@@ -318,7 +319,7 @@ async fn a_refusal_of_megabytes_is_capped_in_the_answer_and_the_log() {
         record_len < 8192,
         "the call log record is {record_len} bytes"
     );
-    assert_eq!(result["error"]["kind"], "transform_refused");
+    assert_eq!(result["error"]["kind"], "transform_refused", "{result}");
     let speech = result["speech"].as_str().unwrap();
     assert!(
         speech.starts_with("sss") && speech.ends_with("more bytes cut]"),
@@ -345,7 +346,7 @@ async fn an_output_that_amplifies_into_an_error_is_capped() {
         record_len < 8192,
         "the call log record is {record_len} bytes"
     );
-    assert_eq!(result["error"]["kind"], "transform_failed");
+    assert_eq!(result["error"]["kind"], "transform_failed", "{result}");
     assert!(message(&result).ends_with("; and 239997 more"), "{result}");
 }
 

@@ -987,21 +987,33 @@ impl Drop for Making {
     }
 }
 
-/// How long a guest has run: the time between each resumption and the next epoch tick.
+/// How long a guest has run: the time between each resumption and the next epoch tick or
+/// call into the host. Lock-free: it is touched at every host call of every guest.
 #[derive(Clone, Default)]
-struct RunClock(Arc<std::sync::Mutex<RunTime>>);
+struct RunClock(Arc<RunTime>);
 
 struct RunTime {
-    ran: Duration,
-    since: Instant,
+    /// What the two counters below count from.
+    base: Instant,
+    /// Nanoseconds run so far.
+    ran: AtomicU64,
+    /// When the guest last resumed, in nanoseconds since `base`.
+    since: AtomicU64,
 }
 
 impl Default for RunTime {
     fn default() -> Self {
         Self {
-            ran: Duration::ZERO,
-            since: Instant::now(),
+            base: Instant::now(),
+            ran: AtomicU64::new(0),
+            since: AtomicU64::new(0),
         }
+    }
+}
+
+impl RunTime {
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
     }
 }
 
@@ -1009,17 +1021,17 @@ impl RunClock {
     /// At an epoch tick or a call into the host: adds the time run since the last
     /// resumption; answers the total.
     fn charge(&self) -> Duration {
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let t = &mut *guard;
-        let now = Instant::now();
-        t.ran += now - t.since;
-        t.since = now;
-        t.ran
+        let t = &*self.0;
+        let now = t.now();
+        let since = t.since.swap(now, Ordering::Relaxed);
+        let ran = t.ran.fetch_add(now.saturating_sub(since), Ordering::Relaxed)
+            + now.saturating_sub(since);
+        Duration::from_nanos(ran)
     }
 
     /// The guest is about to run again after yielding or a host call.
     fn resume(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).since = Instant::now();
+        self.0.since.store(self.0.now(), Ordering::Relaxed);
     }
 }
 

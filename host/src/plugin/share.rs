@@ -92,10 +92,12 @@ impl Shares {
 
     fn tenant(&self, tenant: &str) -> Arc<Semaphore> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        tenants
-            .entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.tenant_size as usize)))
-            .clone()
+        if let Some(share) = tenants.get(tenant) {
+            return share.clone();
+        }
+        let share = Arc::new(Semaphore::new(self.tenant_size as usize));
+        tenants.insert(tenant.to_owned(), share.clone());
+        share
     }
 
     /// Starts checking an upload of `tenant`: `None` while another of its uploads is being

@@ -1024,7 +1024,9 @@ impl RunClock {
         let t = &*self.0;
         let now = t.now();
         let since = t.since.swap(now, Ordering::Relaxed);
-        let ran = t.ran.fetch_add(now.saturating_sub(since), Ordering::Relaxed)
+        let ran = t
+            .ran
+            .fetch_add(now.saturating_sub(since), Ordering::Relaxed)
             + now.saturating_sub(since);
         Duration::from_nanos(ran)
     }

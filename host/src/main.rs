@@ -119,6 +119,9 @@ struct ServeArgs {
     /// included, in milliseconds (the tool's response timeout may end it sooner).
     #[arg(long, env = "SWITCHBOARD_PLUGIN_WALL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=120_000))]
     plugin_wall_ms: u64,
+    /// Wall-clock time one upload's compilation may take, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_COMPILE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    plugin_compile_ms: u64,
     /// Calls kept in the log per tenant, newest first (0: no limit).
     #[arg(long, env = "SWITCHBOARD_CALL_LOG_PER_TENANT", default_value_t = config::DEFAULT_CALL_LOG_PER_TENANT)]
     call_log_per_tenant: u32,
@@ -229,6 +232,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             wall_ms: args.plugin_wall_ms,
             // Uploads compile in a child process of this same binary.
             compiler: std::env::current_exe().ok(),
+            compile_ms: args.plugin_compile_ms,
             ..SandboxLimits::default()
         },
         invoke_limits: InvokeLimits {

@@ -519,6 +519,51 @@ async fn one_tenants_spinning_hooks_barely_slow_another_tenants_calls() {
     process.terminate();
 }
 
+/// A compile that takes too long is stopped and refused (uploads take turns, so one that
+/// compiled for ever would hold up every tenant's): with a 1 s limit, a bomb that takes ~2 s
+/// to compile is refused at the limit, and a small component (~0.3 s) still goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compile_past_its_time_limit_is_stopped_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = crate::utils::Process::serve(
+        dir.path(),
+        &[
+            "--admin-token",
+            crate::utils::ADMIN,
+            "--plugin-compile-ms",
+            "1000",
+        ],
+    );
+    let http = crate::utils::client();
+    let (_, key) = process.tenant(&http, "pro").await;
+    let upload = |bytes: Vec<u8>| {
+        http.post(format!("{}/v1/components?name=c", process.url))
+            .bearer_auth(&key)
+            .body(bytes)
+            .send()
+    };
+    let bomb = test_components::hostile::compile_bomb(700, 700, 7);
+    let started = Instant::now();
+    let resp = upload(bomb).await.unwrap();
+    let (status, body) = crate::utils::status_and_json(resp).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "body: the component could not be compiled within 1000 ms; make it smaller"
+    );
+    // The limit, the parse before it and the child's start-up; not the whole compile.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let resp = upload(test_components::bytes(wasm::ECHO_CONFIG))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    process.terminate();
+}
+
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status

@@ -15,6 +15,7 @@ use std::{
     io::{Read, Write},
     path::Path,
     process::{Command, ExitCode, Stdio},
+    time::{Duration, Instant},
 };
 
 use wasmtime::component::Component;
@@ -24,7 +25,9 @@ use super::{Refused, engine, limits::SandboxLimits};
 /// The hidden subcommand's name.
 pub const SUBCOMMAND: &str = "compile-component";
 
-/// Compiles `bytes` in a child process running `exe`; answers the serialized artifact.
+/// Compiles `bytes` in a child process running `exe`; answers the serialized artifact. A
+/// compile that runs past [`SandboxLimits::compile_ms`] is killed and refused: uploads take
+/// turns, so one that compiles for ever would hold up every other tenant's.
 pub fn in_child(exe: &Path, limits: &SandboxLimits, bytes: &[u8]) -> Result<Vec<u8>, Refused> {
     let failed = |e: std::io::Error| {
         tracing::error!(error = %e, exe = %exe.display(), "running the component compiler");
@@ -42,24 +45,44 @@ pub fn in_child(exe: &Path, limits: &SandboxLimits, bytes: &[u8]) -> Result<Vec<
         .map_err(failed)?;
     let mut stdin = child.stdin.take().expect("piped");
     let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || {
-        // A child that fails early closes its end: its stderr says why, not this error.
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().map_err(failed)?;
+    // A child that fails early closes its end: its stderr says why, not a write error.
+    let writer = std::thread::spawn(move || drop(stdin.write_all(&input)));
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            out
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().expect("piped")));
+    let stderr = reader(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + Duration::from_millis(limits.compile_ms);
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(failed)? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Refused(format!(
+                "the component could not be compiled within {} ms; make it smaller",
+                limits.compile_ms
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     let _ = writer.join();
-    if output.status.success() {
-        Ok(output.stdout)
+    let (stdout, stderr) = (stdout.join(), stderr.join());
+    if status.success() {
+        Ok(stdout.unwrap_or_default())
     } else {
-        let message = String::from_utf8_lossy(&output.stderr);
-        let message = message.trim();
+        let message = String::from_utf8_lossy(&stderr.unwrap_or_default())
+            .trim()
+            .to_owned();
         Err(Refused(if message.is_empty() {
-            format!(
-                "the component could not be compiled: the compiler stopped ({})",
-                output.status
-            )
+            format!("the component could not be compiled: the compiler stopped ({status})")
         } else {
-            message.to_owned()
+            message
         }))
     }
 }

@@ -51,6 +51,9 @@ pub struct SandboxLimits {
     /// so a compile's memory goes back to the system when it ends; `None` compiles in this
     /// process (tests and the benchmark driving the library in-process).
     pub compiler: Option<std::path::PathBuf>,
+    /// Wall-clock time one upload's compilation may take in the compiler child process, in
+    /// milliseconds (uploads take turns, so this bounds every other tenant's wait too).
+    pub compile_ms: u64,
 }
 
 impl SandboxLimits {
@@ -83,6 +86,7 @@ impl Default for SandboxLimits {
             wall_ms: 1000,
             tenant_concurrency: Self::default_tenant_concurrency(),
             compiler: None,
+            compile_ms: 30_000,
         }
     }
 }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_components as wasm;
 
-use crate::utils::{Receiver, Reply, TestServer, seed_tool};
+use crate::utils::{Process, Receiver, Reply, TestServer, seed_tool};
 
 /// A tool named `name` behind `url` with `component` as its `hook` transform (and `config`).
 fn transformed(name: &str, url: &str, hook: &str, component: &str, config: Value) -> Value {
@@ -386,10 +386,7 @@ async fn a_call_log_record_is_capped_as_a_whole() {
 /// bombs the service's resident memory comes back near where it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compile_bombs_leave_no_lasting_memory() {
-    let dir = tempfile::tempdir().unwrap();
-    let process = crate::utils::Process::serve(dir.path(), &["--admin-token", crate::utils::ADMIN]);
-    let http = crate::utils::client();
-    let (_, key) = process.tenant(&http, "pro").await;
+    let (_dir, process, http, key) = binary_with_a_pro_tenant(&[]).await;
     let pid = process.pid();
     let rss = || rss_kib(pid);
     let resting = rss();
@@ -430,20 +427,10 @@ async fn compile_bombs_leave_no_lasting_memory() {
 /// machine is noisy — and the measured figures are printed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenants_spinning_hooks_barely_slow_another_tenants_calls() {
-    let dir = tempfile::tempdir().unwrap();
-    let process = crate::utils::Process::serve(
-        dir.path(),
-        &[
-            "--admin-token",
-            crate::utils::ADMIN,
-            "--pro-concurrency",
-            "200",
-        ],
-    );
-    let http = crate::utils::client();
+    let (_dir, process, http, attacker) =
+        binary_with_a_pro_tenant(&["--pro-concurrency", "200"]).await;
     let receiver = Receiver::start().await;
     receiver.reply(Reply::json(200, json!({"serviced": true})));
-    let (_, attacker) = process.tenant(&http, "pro").await;
     let (_, victim) = process.tenant(&http, "pro").await;
     let post = |key: &str, path: &'static str, body: Value| {
         let (http, url, key) = (http.clone(), process.url.clone(), key.to_owned());
@@ -524,18 +511,8 @@ async fn one_tenants_spinning_hooks_barely_slow_another_tenants_calls() {
 /// to compile is refused at the limit, and a small component (~0.3 s) still goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compile_past_its_time_limit_is_stopped_and_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let process = crate::utils::Process::serve(
-        dir.path(),
-        &[
-            "--admin-token",
-            crate::utils::ADMIN,
-            "--plugin-compile-ms",
-            "1000",
-        ],
-    );
-    let http = crate::utils::client();
-    let (_, key) = process.tenant(&http, "pro").await;
+    let (_dir, process, http, key) =
+        binary_with_a_pro_tenant(&["--plugin-compile-ms", "1000"]).await;
     let upload = |bytes: Vec<u8>| {
         http.post(format!("{}/v1/components?name=c", process.url))
             .bearer_auth(&key)
@@ -562,6 +539,20 @@ async fn a_compile_past_its_time_limit_is_stopped_and_refused() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::CREATED);
     process.terminate();
+}
+
+/// The real binary with `extra` flags on a fresh data dir (kept alive with it), a client,
+/// and a pro tenant's manage key.
+async fn binary_with_a_pro_tenant(
+    extra: &[&str],
+) -> (tempfile::TempDir, Process, reqwest::Client, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = vec!["--admin-token", crate::utils::ADMIN];
+    flags.extend_from_slice(extra);
+    let process = Process::serve(dir.path(), &flags);
+    let http = crate::utils::client();
+    let (_, key) = process.tenant(&http, "pro").await;
+    (dir, process, http, key)
 }
 
 fn rss_kib(pid: u32) -> u64 {

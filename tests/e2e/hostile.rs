@@ -382,11 +382,12 @@ async fn a_call_log_record_is_capped_as_a_whole() {
     assert!(arguments.contains("bytes left out"), "{arguments}");
 }
 
-/// Compiling happens in a bounded way (one at a time, one thread): after three compile
-/// bombs the service's resident memory comes back near where it was.
+/// Compiling happens in a bounded way (one at a time, one thread, in a child process): after
+/// three compile bombs the service's resident memory comes back near where it was, and the
+/// refused bombs leave no compiled artifact on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compile_bombs_leave_no_lasting_memory() {
-    let (_dir, process, http, key) = binary_with_a_pro_tenant(&[]).await;
+    let (dir, process, http, key) = binary_with_a_pro_tenant(&[]).await;
     let pid = process.pid();
     let rss = || rss_kib(pid);
     let resting = rss();
@@ -408,6 +409,13 @@ async fn compile_bombs_leave_no_lasting_memory() {
             rss() / 1024
         );
     }
+    let artifacts = std::fs::read_dir(dir.path().join("compiled"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        artifacts, 0,
+        "a refused upload leaves no compiled artifact behind"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss();
     eprintln!("resting {} MiB, after {} MiB", resting / 1024, after / 1024);

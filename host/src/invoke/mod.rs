@@ -347,7 +347,7 @@ async fn run(state: &AppState, invocation: Call<'_>, trace: &mut Trace) -> Resul
                     .transform_params(invocation.hook(), None, &loaded, config, call(&arguments))
                     .await
             }
-            Err(message) => failed_run(message),
+            Err(message) => HookRun::failed(message, 0.0),
         };
         trace.transform_params_ms = Some(run.elapsed_ms);
         trace.logs.extend(run.logs);
@@ -471,7 +471,7 @@ async fn run(state: &AppState, invocation: Call<'_>, trace: &mut Trace) -> Resul
                     )
                     .await
             }
-            Err(message) => failed_run(message),
+            Err(message) => HookRun::failed(message, 0.0),
         };
         trace.transform_response_ms = Some(run.elapsed_ms);
         trace.logs.extend(run.logs);
@@ -602,14 +602,6 @@ async fn load(
             tracing::error!(error = %e, component = %record.id, "loading a component");
             format!("component '{}' could not be loaded", record.id)
         })
-}
-
-fn failed_run<T>(message: String) -> HookRun<T> {
-    HookRun {
-        result: Err(HookFailure::Failed(message)),
-        logs: Vec::new(),
-        elapsed_ms: 0.0,
-    }
 }
 
 /// What a hook's failure does to the call: a refusal always fails it; any other failure

@@ -58,6 +58,11 @@ impl ArtifactCache {
         Ok(())
     }
 
+    /// Forgets the artifact of `sha256`, if there is one (a refused upload's).
+    pub fn remove(&self, sha256: &str) {
+        let _ = std::fs::remove_file(self.path(sha256));
+    }
+
     /// The cached compiled component, if this engine produced one for `sha256`.
     pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
         let path = self.path(sha256);

@@ -266,11 +266,23 @@ impl PluginRuntime {
         let _turn = self.inner.shares.compile_turn().await;
         let this = self.clone();
         let key = sha256.clone();
-        let (component, hooks, loaded) =
-            tokio::task::spawn_blocking(move || this.compile(&bytes, &key))
-                .await
-                .map_err(|e| Refused(format!("the component could not be checked: {e}")))??;
-        self.check_signatures(&loaded).await?;
+        let checked = async {
+            let (component, hooks, loaded) =
+                tokio::task::spawn_blocking(move || this.compile(&bytes, &key))
+                    .await
+                    .map_err(|e| Refused(format!("the component could not be checked: {e}")))??;
+            self.check_signatures(&loaded).await?;
+            Ok::<_, Refused>((component, hooks, loaded))
+        };
+        let (component, hooks, loaded) = match checked.await {
+            Ok(checked) => checked,
+            Err(refused) => {
+                // The compiler child saved its artifact before the checks: a refused upload
+                // leaves nothing behind, on disk either.
+                self.inner.cache.remove(&sha256);
+                return Err(refused);
+            }
+        };
         if self.inner.limits.compiler.is_none() {
             let this = self.clone();
             let key = sha256.clone();
@@ -342,20 +354,14 @@ impl PluginRuntime {
                 ))
             })?;
         let (mut store, _) = self.store("upload", Arc::default());
-        let started = loaded.pre.instantiate_async(&mut store);
-        let instance = match tokio::time::timeout_at(deadline.into(), started).await {
-            Ok(instance) => instance,
-            Err(_) => Err(wasmtime::Error::new(OverDeadline {
-                bound: Bound::Wall(wall),
-                starting: true,
-            })),
-        }
-        .map_err(|e| {
-            Refused(format!(
-                "the component failed to start: {}",
-                self.describe(&e)
-            ))
-        })?;
+        let instance = instantiate_by(&mut store, loaded, deadline, Bound::Wall(wall))
+            .await
+            .map_err(|e| {
+                Refused(format!(
+                    "the component failed to start: {}",
+                    self.describe(&e)
+                ))
+            })?;
         if let Some(index) = &loaded.params {
             instance
                 .get_typed_func::<ParamsFn, ParamsOut>(&mut store, index)
@@ -669,14 +675,7 @@ impl PluginRuntime {
     ) -> Fresh {
         let started = Instant::now();
         let (mut store, clock) = self.store(hook.as_str(), config);
-        let instantiated = loaded.pre.instantiate_async(&mut store);
-        let instance = match tokio::time::timeout_at(deadline.into(), instantiated).await {
-            Ok(instance) => instance,
-            Err(_) => Err(wasmtime::Error::new(OverDeadline {
-                bound,
-                starting: true,
-            })),
-        };
+        let instance = instantiate_by(&mut store, loaded, deadline, bound).await;
         Fresh {
             store,
             instance,
@@ -840,7 +839,7 @@ impl PluginRuntime {
                 Ok(slot) => slot,
                 Err(_) => {
                     let waiting = shares.waiting_for(Some(who.tenant));
-                    return HookRun::failed(busy(hook, waiting, bound), started);
+                    return HookRun::failed(busy(hook, waiting, bound), ms(started.elapsed()));
                 }
             };
         let fresh = match fresh {
@@ -1037,17 +1036,35 @@ impl RunClock {
     }
 }
 
+/// Instantiates `loaded` in `store` (constructors and `start` functions run here), stopped
+/// at `deadline`.
+async fn instantiate_by(
+    store: &mut Store<CallCtx>,
+    loaded: &Loaded,
+    deadline: Instant,
+    bound: Bound,
+) -> wasmtime::Result<Instance> {
+    let instantiated = loaded.pre.instantiate_async(store);
+    match tokio::time::timeout_at(deadline.into(), instantiated).await {
+        Ok(instance) => instance,
+        Err(_) => Err(wasmtime::Error::new(OverDeadline {
+            bound,
+            starting: true,
+        })),
+    }
+}
+
 fn missing(hook: Hook) -> impl FnOnce() -> wasmtime::Error {
     move || wasmtime::Error::msg(format!("the component does not export {}", hook.export()))
 }
 
 impl<T> HookRun<T> {
-    /// A hook call that failed before its guest ran.
-    fn failed(message: String, started: Instant) -> Self {
+    /// A hook call that failed before its guest ran, after `elapsed_ms`.
+    pub fn failed(message: String, elapsed_ms: f64) -> Self {
         Self {
             result: Err(HookFailure::Failed(message)),
             logs: Vec::new(),
-            elapsed_ms: ms(started.elapsed()),
+            elapsed_ms,
         }
     }
 }
